@@ -1,0 +1,98 @@
+/**
+ * Seeded random numbers shared by training and serving.
+ *
+ * Everything random in edgegan is a pure function of integers (a seed, a step, a purpose), so a
+ * run can be repeated bit for bit and resumed without saving generator state, and a served sample
+ * depends only on (model, seed, n).
+ *
+ * ```ts
+ * const z = latentBatch(42, 4, 100); // 4 x 100 standard normals, row-major
+ * ```
+ */
+
+/** Mixes any number of integers into one unsigned 32-bit hash (murmur3-style finaliser). */
+export function mix32(...parts: number[]): number {
+  let h = 0x9e3779b9;
+  for (const part of parts) {
+    // Split non-negative integers up to 2^53 into two 32-bit halves so large steps hash well.
+    const lo = part >>> 0;
+    const hi = Math.floor(part / 0x100000000) >>> 0;
+    for (const word of [lo, hi]) {
+      h = Math.imul(h ^ word, 0x85ebca6b);
+      h = (h << 13) | (h >>> 19);
+      h = Math.imul(h, 0xc2b2ae35) ^ 0x27d4eb2f;
+    }
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x7feb352d);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x846ca68b);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/**
+ * A seed for tfjs random ops. tfjs treats seed 0 as "draw a random seed", so the result is kept
+ * in 1..2^31-1.
+ */
+export function tfSeed(...parts: number[]): number {
+  return (mix32(...parts) % 0x7ffffffe) + 1;
+}
+
+/** mulberry32: a small, fast 32-bit generator; plenty for batches, masks and latents. */
+export class Rng {
+  #state: number;
+  #spare: number | undefined;
+
+  constructor(seed: number) {
+    this.#state = seed >>> 0;
+  }
+
+  /** A uniform unsigned 32-bit integer. */
+  nextU32(): number {
+    this.#state = (this.#state + 0x6d2b79f5) >>> 0;
+    let t = this.#state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (t ^ (t >>> 14)) >>> 0;
+  }
+
+  /** A uniform float in [0, 1). */
+  nextFloat(): number {
+    return this.nextU32() / 0x100000000;
+  }
+
+  /** A uniform integer in [0, n). */
+  nextInt(n: number): number {
+    return Math.floor(this.nextFloat() * n);
+  }
+
+  /** A standard normal (Box-Muller, using both values of each pair). */
+  nextNormal(): number {
+    if (this.#spare !== undefined) {
+      const spare = this.#spare;
+      this.#spare = undefined;
+      return spare;
+    }
+    // 1 - u keeps the logarithm's argument in (0, 1].
+    const u = 1 - this.nextFloat();
+    const v = this.nextFloat();
+    const r = Math.sqrt(-2 * Math.log(u));
+    this.#spare = r * Math.sin(2 * Math.PI * v);
+    return r * Math.cos(2 * Math.PI * v);
+  }
+}
+
+/** Name of the latent sampler, recorded in model metadata so other clients can reproduce it. */
+export const LATENT_SAMPLER = "edgegan-v1: mulberry32(seed) + Box-Muller, row-major, N(0,1)";
+
+/**
+ * `n` latent vectors of size `dim` for `seed`, row-major. Values are drawn in order, so the
+ * first k rows for a seed are the same whatever `n` is.
+ */
+export function latentBatch(seed: number, n: number, dim: number): Float32Array {
+  const rng = new Rng(mix32(seed, 0x1a7e));
+  const out = new Float32Array(n * dim);
+  for (let i = 0; i < out.length; i++) out[i] = rng.nextNormal();
+  return out;
+}

@@ -1,0 +1,73 @@
+/**
+ * Adam (Kingma & Ba, 2015) in PyTorch's formulation, with its whole state exposed as tensors
+ * plus a step count, so a checkpoint can restore it exactly. (tfjs's own Adam recomputes its
+ * bias-correction accumulators with `pow` on restore, which differs in the last bits from the
+ * running products of an uninterrupted run, and would break bitwise resume.)
+ *
+ * ```ts
+ * const adam = new Adam(vars, { lr: 2e-4, beta1: 0.5 });
+ * adam.apply(grads); // one update
+ * ```
+ */
+import * as tf from "@tensorflow/tfjs-core";
+
+export interface AdamOptions {
+  lr: number;
+  beta1: number;
+  beta2?: number;
+  epsilon?: number;
+}
+
+export class Adam {
+  readonly vars: tf.Variable[];
+  readonly m: tf.Variable[];
+  readonly v: tf.Variable[];
+  /** Updates applied so far. */
+  t = 0;
+  readonly #lr: number;
+  readonly #beta1: number;
+  readonly #beta2: number;
+  readonly #epsilon: number;
+
+  constructor(vars: tf.Variable[], options: AdamOptions) {
+    this.vars = vars;
+    this.m = vars.map((x) => tf.variable(tf.zerosLike(x), false));
+    this.v = vars.map((x) => tf.variable(tf.zerosLike(x), false));
+    this.#lr = options.lr;
+    this.#beta1 = options.beta1;
+    this.#beta2 = options.beta2 ?? 0.999;
+    this.#epsilon = options.epsilon ?? 1e-8;
+  }
+
+  /** One update with `grads[i]` the gradient of `vars[i]`. */
+  apply(grads: tf.Tensor[]): void {
+    this.t += 1;
+    // Bias corrections in float64 from the step count: exact on resume.
+    const stepSize = this.#lr / (1 - this.#beta1 ** this.t);
+    const sqrtCorrection2 = Math.sqrt(1 - this.#beta2 ** this.t);
+    tf.tidy(() => {
+      grads.forEach((g, i) => {
+        const m = tf.add(tf.mul(this.m[i], this.#beta1), tf.mul(g, 1 - this.#beta1));
+        const v = tf.add(tf.mul(this.v[i], this.#beta2), tf.mul(tf.square(g), 1 - this.#beta2));
+        this.m[i].assign(m);
+        this.v[i].assign(v);
+        const denom = tf.add(tf.div(tf.sqrt(v), sqrtCorrection2), this.#epsilon);
+        this.vars[i].assign(tf.sub(this.vars[i], tf.mul(tf.div(m, denom), stepSize)));
+      });
+    });
+  }
+
+  /** Replaces the state with saved moments (copied) and step count. */
+  restore(t: number, m: tf.Tensor[], v: tf.Tensor[]): void {
+    if (m.length !== this.m.length || v.length !== this.v.length) {
+      throw new Error(`optimizer state has ${m.length} moments, expected ${this.m.length}`);
+    }
+    m.forEach((x, i) => this.m[i].assign(x));
+    v.forEach((x, i) => this.v[i].assign(x));
+    this.t = t;
+  }
+
+  dispose(): void {
+    for (const x of [...this.m, ...this.v]) x.dispose();
+  }
+}

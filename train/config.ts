@@ -1,0 +1,222 @@
+/**
+ * The training configuration: every default in one place, read by the CLI (`--help`,
+ * validation), the trainer, the saved metadata and the tests.
+ *
+ * ```ts
+ * const { config } = parseTrainArgs(["--dataset", "ring8", "--steps", "500"]);
+ * ```
+ */
+import { parseArgs } from "node:util";
+import { normalize } from "node:path";
+import { BACKENDS, type BackendName } from "../models/backend.ts";
+
+export const DATASETS = ["mnist", "ring8", "grid25"] as const;
+export type DatasetName = typeof DATASETS[number];
+
+export interface TrainConfig {
+  dataset: DatasetName;
+  steps: number;
+  batch: number;
+  latent: number;
+  gHidden: number[];
+  dHidden: number[];
+  gDropout: number;
+  dDropout: number;
+  lr: number;
+  beta1: number;
+  seed: number;
+  /** Output folder; always under models/. Defaults to models/<dataset>. */
+  out: string;
+  sampleEvery: number;
+  checkpointEvery: number;
+  logEvery: number;
+  resume: boolean;
+  backend: BackendName;
+}
+
+/** A bad command line; the CLI prints `message` as one line and exits 2. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+type Key = Exclude<keyof TrainConfig, "resume">;
+
+interface FlagSpec {
+  key: Key;
+  /** What the flag accepts, as shown in errors and --help. */
+  accepts: string;
+  help: string;
+  parse(value: string): TrainConfig[Key] | undefined;
+}
+
+function int(min: number, max: number) {
+  return (v: string) => {
+    if (!/^\d+$/.test(v.trim())) return undefined;
+    const n = Number(v);
+    return n >= min && n <= max ? n : undefined;
+  };
+}
+
+function real(min: number, max: number, openMin: boolean, openMax: boolean) {
+  return (v: string) => {
+    if (v.trim() === "" || !/^[0-9.eE+-]+$/.test(v.trim())) return undefined;
+    const n = Number(v);
+    if (!Number.isFinite(n)) return undefined;
+    if (openMin ? n <= min : n < min) return undefined;
+    if (openMax ? n >= max : n > max) return undefined;
+    return n;
+  };
+}
+
+function hiddenList(v: string) {
+  const parts = v.split(",");
+  if (parts.length < 1 || parts.length > 8) return undefined;
+  const sizes = parts.map((p) => int(1, 4096)(p));
+  return sizes.every((s) => s !== undefined) ? sizes as number[] : undefined;
+}
+
+function oneOf<T extends string>(choices: readonly T[]) {
+  return (v: string) => (choices as readonly string[]).includes(v) ? v as T : undefined;
+}
+
+/** Flag name (without --) to its spec, in --help order. */
+export const FLAGS: Record<string, FlagSpec> = {
+  "dataset": {
+    key: "dataset",
+    accepts: DATASETS.join(" | "),
+    help: "training data: MNIST digits or a PacGAN 2-D mixture",
+    parse: oneOf(DATASETS),
+  },
+  "steps": { key: "steps", accepts: "an integer 1..10000000", help: "training steps (one D and one G update each)", parse: int(1, 10_000_000) },
+  "batch": { key: "batch", accepts: "an integer 1..4096", help: "batch size", parse: int(1, 4096) },
+  "latent": { key: "latent", accepts: "an integer 1..1024", help: "latent (noise) size", parse: int(1, 1024) },
+  "g-hidden": { key: "gHidden", accepts: "1-8 comma-separated integers 1..4096, e.g. 256,256", help: "generator hidden layer sizes", parse: hiddenList },
+  "d-hidden": { key: "dHidden", accepts: "1-8 comma-separated integers 1..4096, e.g. 256,256", help: "discriminator hidden layer sizes", parse: hiddenList },
+  "g-dropout": { key: "gDropout", accepts: "a number in [0, 1)", help: "dropout rate after each generator hidden layer (0 = none)", parse: real(0, 1, false, true) },
+  "d-dropout": { key: "dDropout", accepts: "a number in [0, 1)", help: "dropout rate after each discriminator hidden layer (0 = none)", parse: real(0, 1, false, true) },
+  "lr": { key: "lr", accepts: "a number in (0, 1]", help: "Adam learning rate (both nets)", parse: real(0, 1, true, false) },
+  "beta1": { key: "beta1", accepts: "a number in [0, 1)", help: "Adam beta1 (both nets)", parse: real(0, 1, false, true) },
+  "seed": { key: "seed", accepts: "an integer 0..4294967295", help: "seed for weights, batches, noise and dropout masks", parse: int(0, 0xffffffff) },
+  "out": {
+    key: "out",
+    accepts: "a folder under models/, e.g. models/mnist",
+    help: "output folder (default models/<dataset>)",
+    parse: (v) => {
+      const p = normalize(v).replace(/\/+$/, "");
+      return /^models\/[\w.-]+(\/[\w.-]+)*$/.test(p) && !p.split("/").includes("..") ? p : undefined;
+    },
+  },
+  "sample-every": { key: "sampleEvery", accepts: "an integer 0..10000000 (0 = only at the end)", help: "write a sample grid every N steps", parse: int(0, 10_000_000) },
+  "checkpoint-every": { key: "checkpointEvery", accepts: "an integer 0..10000000 (0 = only at the end)", help: "write a checkpoint every N steps", parse: int(0, 10_000_000) },
+  "log-every": { key: "logEvery", accepts: "an integer 1..10000000", help: "progress line and metrics.jsonl record every N steps", parse: int(1, 10_000_000) },
+  "backend": { key: "backend", accepts: BACKENDS.join(" | "), help: "tfjs backend (wasm = WASM SIMD)", parse: oneOf(BACKENDS) },
+};
+
+/** The defaults; `out` is derived from the dataset when not given. */
+export const DEFAULTS: Omit<TrainConfig, "out"> = {
+  dataset: "mnist",
+  steps: 30_000,
+  batch: 64,
+  latent: 100,
+  gHidden: [256, 256],
+  dHidden: [256, 256],
+  gDropout: 0.5,
+  dDropout: 0.5,
+  lr: 2e-4,
+  beta1: 0.5,
+  seed: 1,
+  sampleEvery: 1000,
+  checkpointEvery: 1000,
+  logEvery: 100,
+  resume: false,
+  backend: "wasm",
+};
+
+export function defaultOut(dataset: DatasetName): string {
+  return `models/${dataset}`;
+}
+
+function formatValue(value: unknown): string {
+  return Array.isArray(value) ? value.join(",") : String(value);
+}
+
+export function helpText(): string {
+  const lines = [
+    "Train a dropout GAN and save its generator in the tfjs Layers format.",
+    "",
+    "Usage: deno task train [flags]",
+    "",
+    "Flags:",
+  ];
+  for (const [name, spec] of Object.entries(FLAGS)) {
+    const def = spec.key === "out" ? "models/<dataset>" : formatValue(DEFAULTS[spec.key as keyof typeof DEFAULTS]);
+    lines.push(`  --${name.padEnd(18)}${spec.help} (default ${def}; accepts ${spec.accepts})`);
+  }
+  lines.push(`  --${"resume".padEnd(18)}continue from <out>/checkpoint (same flags; --steps may grow)`);
+  lines.push(`  --${"help".padEnd(18)}show this help`);
+  return lines.join("\n");
+}
+
+export interface ParsedArgs {
+  config: TrainConfig;
+  /** Config keys given explicitly on the command line. */
+  explicit: Set<keyof TrainConfig>;
+  help: boolean;
+}
+
+/** Parses and validates the command line; throws `UsageError` with one line on bad input. */
+export function parseTrainArgs(argv: string[]): ParsedArgs {
+  const options: Record<string, { type: "string" | "boolean" }> = {};
+  for (const name of Object.keys(FLAGS)) options[name] = { type: "string" };
+  options.resume = { type: "boolean" };
+  options.help = { type: "boolean" };
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }));
+  } catch (err) {
+    throw new UsageError(describeParseError(err as Error));
+  }
+  const config = { ...structuredClone(DEFAULTS), out: "" } as TrainConfig;
+  const explicit = new Set<keyof TrainConfig>();
+  for (const [name, spec] of Object.entries(FLAGS)) {
+    const raw = values[name];
+    if (raw === undefined) continue;
+    const parsed = spec.parse(String(raw));
+    if (parsed === undefined) {
+      throw new UsageError(`--${name}: got ${JSON.stringify(raw)}; accepts ${spec.accepts}`);
+    }
+    (config as unknown as Record<string, unknown>)[spec.key] = parsed;
+    explicit.add(spec.key);
+  }
+  if (values.resume) {
+    config.resume = true;
+    explicit.add("resume");
+  }
+  if (!config.out) config.out = defaultOut(config.dataset);
+  return { config, explicit, help: values.help === true };
+}
+
+function describeParseError(err: Error): string {
+  const unknown = err.message.match(/Unknown option '([^']+)'/);
+  if (unknown) return `${unknown[1]}: unknown flag (see --help for the list)`;
+  const missing = err.message.match(/Option '(--[\w-]+)[^']*' argument missing/);
+  if (missing) {
+    const spec = FLAGS[missing[1].slice(2)];
+    return `${missing[1]}: needs a value; accepts ${spec?.accepts ?? "a value"}`;
+  }
+  const positional = err.message.match(/Unexpected argument '([^']+)'/);
+  if (positional) return `unexpected argument ${JSON.stringify(positional[1])}: flags take the form --name value`;
+  const boolValue = err.message.match(/Option '(--[\w-]+)' does not take an argument/);
+  if (boolValue) return `${boolValue[1]}: takes no value`;
+  return err.message.split("\n")[0];
+}
+
+/** The config keys a resumed run may change; everything else must match the checkpoint. */
+export const RESUMABLE_CHANGES: ReadonlySet<keyof TrainConfig> = new Set([
+  "steps",
+  "sampleEvery",
+  "checkpointEvery",
+  "logEvery",
+  "resume",
+  "out",
+]);

@@ -1,0 +1,183 @@
+/**
+ * The GAN: generator, discriminator, their optimizers, and one training step.
+ *
+ * Loss: the non-saturating GAN loss on logits (Goodfellow et al., 2014):
+ *   D minimises softplus(-D(x)) + softplus(D(G(z)));  G minimises softplus(-D(G(z))).
+ *
+ * Every random draw of step s (batch, noise, dropout masks) is a function of (seed, s), so two
+ * runs with the same config are bitwise identical and a resumed run continues exactly.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import type * as tfl from "@tensorflow/tfjs-layers";
+import { latentBatch, mix32, Rng, tfSeed } from "../models/random.ts";
+import { Adam } from "./adam.ts";
+import type { TrainConfig } from "./config.ts";
+import { MIXTURES, type MnistSplit, sampleMixture } from "./data.ts";
+import { buildDiscriminator, buildGenerator, forwardTrain, trainableVariables } from "./nets.ts";
+
+export interface StepStats {
+  dLoss: number;
+  gLoss: number;
+  /** Mean D(x) on the real batch (sigmoid of the logits). */
+  dReal: number;
+  /** Mean D(G(z)) on the fake batch, before the generator's update. */
+  dFake: number;
+}
+
+/** Purposes of random draws within a step; part of the seed so draws never coincide. */
+const DRAW = { batch: 1, noise: 2, gMask: 3, dMaskReal: 4, dMaskFake: 5, dMaskG: 6, epoch: 7 } as const;
+
+/** Where real batches come from: MNIST images, or points from a 2-D mixture. */
+export class RealData {
+  readonly dim: number;
+  #mnist?: MnistSplit;
+  #epoch = -1;
+  #order?: Uint32Array;
+
+  constructor(readonly config: TrainConfig, mnist?: MnistSplit) {
+    this.#mnist = mnist;
+    this.dim = config.dataset === "mnist" ? 784 : 2;
+    if (config.dataset === "mnist" && !mnist) throw new Error("MNIST data is required");
+  }
+
+  /** The real batch for `step`, values in [-1, 1] for MNIST. */
+  batch(step: number): Float32Array {
+    const { batch, seed } = this.config;
+    if (!this.#mnist) {
+      return sampleMixture(MIXTURES[this.config.dataset], batch, new Rng(mix32(seed, step, DRAW.batch)));
+    }
+    // Epochs of a fresh permutation each, dropping the last partial batch.
+    const images = this.#mnist.images;
+    const perEpoch = Math.floor(this.#mnist.count / batch);
+    const epoch = Math.floor(step / perEpoch);
+    if (epoch !== this.#epoch) {
+      this.#order = permutation(this.#mnist.count, new Rng(mix32(seed, epoch, DRAW.epoch)));
+      this.#epoch = epoch;
+    }
+    const start = (step % perEpoch) * batch;
+    const out = new Float32Array(batch * 784);
+    for (let i = 0; i < batch; i++) {
+      const src = this.#order![start + i] * 784;
+      for (let j = 0; j < 784; j++) out[i * 784 + j] = images[src + j] / 127.5 - 1;
+    }
+    return out;
+  }
+}
+
+function permutation(n: number, rng: Rng): Uint32Array {
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  for (let i = n - 1; i > 0; i--) {
+    const j = rng.nextInt(i + 1);
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return order;
+}
+
+export class Gan {
+  readonly generator: tfl.Sequential;
+  readonly discriminator: tfl.Sequential;
+  readonly gVars: tf.Variable[];
+  readonly dVars: tf.Variable[];
+  readonly gAdam: Adam;
+  readonly dAdam: Adam;
+
+  constructor(readonly config: TrainConfig, readonly data: RealData) {
+    const outActivation = config.dataset === "mnist" ? "tanh" : "linear";
+    this.generator = buildGenerator({
+      inDim: config.latent,
+      hidden: config.gHidden,
+      dropout: config.gDropout,
+      outDim: data.dim,
+      outActivation,
+      seed: config.seed,
+    });
+    this.discriminator = buildDiscriminator({
+      inDim: data.dim,
+      hidden: config.dHidden,
+      dropout: config.dDropout,
+      outDim: 1,
+      outActivation: "linear",
+      seed: config.seed,
+    });
+    this.gVars = trainableVariables(this.generator);
+    this.dVars = trainableVariables(this.discriminator);
+    const adam = { lr: config.lr, beta1: config.beta1 };
+    this.gAdam = new Adam(this.gVars, adam);
+    this.dAdam = new Adam(this.dVars, adam);
+  }
+
+  /** One discriminator update then one generator update, for training step `step` (0-based). */
+  step(step: number): StepStats {
+    const { batch, latent, seed } = this.config;
+    const seeds = (draw: number) => tfSeed(seed, step, draw);
+    const gMask = seeds(DRAW.gMask);
+    return tf.tidy(() => {
+      const real = tf.tensor2d(this.data.batch(step), [batch, this.data.dim]);
+      const z = tf.tensor2d(latentBatch(mix32(seed, step, DRAW.noise), batch, latent), [batch, latent]);
+
+      const fake = forwardTrain(this.generator, z, gMask);
+      let realLogits: tf.Tensor | undefined;
+      let fakeLogits: tf.Tensor | undefined;
+      const d = tf.variableGrads(() => {
+        realLogits = tf.keep(forwardTrain(this.discriminator, real, seeds(DRAW.dMaskReal)));
+        fakeLogits = tf.keep(forwardTrain(this.discriminator, fake, seeds(DRAW.dMaskFake)));
+        return tf.add(tf.mean(tf.softplus(tf.neg(realLogits))), tf.mean(tf.softplus(fakeLogits)));
+      }, this.dVars);
+      this.dAdam.apply(this.dVars.map((v) => d.grads[v.name]));
+
+      // The same noise and generator masks reproduce `fake`, now on the gradient tape for G.
+      const g = tf.variableGrads(() => {
+        const logits = forwardTrain(this.discriminator, forwardTrain(this.generator, z, gMask), seeds(DRAW.dMaskG));
+        return tf.mean(tf.softplus(tf.neg(logits)));
+      }, this.gVars);
+      this.gAdam.apply(this.gVars.map((v) => g.grads[v.name]));
+
+      const stats = tf.stack([
+        d.value,
+        g.value,
+        tf.mean(tf.sigmoid(realLogits!)),
+        tf.mean(tf.sigmoid(fakeLogits!)),
+      ]).dataSync();
+      return { dLoss: stats[0], gLoss: stats[1], dReal: stats[2], dFake: stats[3] };
+    });
+  }
+
+  /** Everything a checkpoint needs, as named tensors (read, not copied). */
+  stateTensors(): Record<string, tf.Tensor> {
+    const named: Record<string, tf.Tensor> = {};
+    const add = (prefix: string, tensors: tf.Tensor[]) => tensors.forEach((t, i) => named[`${prefix}/${i}`] = t);
+    add("G", this.gVars);
+    add("D", this.dVars);
+    add("gAdam/m", this.gAdam.m);
+    add("gAdam/v", this.gAdam.v);
+    add("dAdam/m", this.dAdam.m);
+    add("dAdam/v", this.dAdam.v);
+    return named;
+  }
+
+  /** Restores nets and optimizers from checkpoint tensors; `t` is the optimizers' step count. */
+  restore(t: number, tensors: Record<string, { shape: number[]; values: Float32Array }>): void {
+    const take = (prefix: string, like: tf.Variable[]) =>
+      like.map((v, i) => {
+        const saved = tensors[`${prefix}/${i}`];
+        if (!saved || saved.shape.join("x") !== v.shape.join("x")) {
+          throw new Error(`checkpoint tensor ${prefix}/${i} is missing or has the wrong shape`);
+        }
+        return tf.tensor(saved.values, saved.shape);
+      });
+    tf.tidy(() => {
+      take("G", this.gVars).forEach((x, i) => this.gVars[i].assign(x));
+      take("D", this.dVars).forEach((x, i) => this.dVars[i].assign(x));
+      this.gAdam.restore(t, take("gAdam/m", this.gVars), take("gAdam/v", this.gVars));
+      this.dAdam.restore(t, take("dAdam/m", this.dVars), take("dAdam/v", this.dVars));
+    });
+  }
+
+  dispose(): void {
+    this.generator.dispose();
+    this.discriminator.dispose();
+    this.gAdam.dispose();
+    this.dAdam.dispose();
+  }
+}

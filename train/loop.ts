@@ -1,0 +1,275 @@
+/**
+ * The training run: set-up, the step loop with progress, samples, metrics and checkpoints,
+ * signal handling, and the saved generator at the end.
+ */
+import { basename } from "node:path";
+import { type BackendInfo, initBackend } from "../models/backend.ts";
+import { type GeneratorMetadata, generate, saveGenerator } from "../models/generator.ts";
+import { LATENT_SAMPLER } from "../models/random.ts";
+import { removeStaleTemps, writeFileAtomic } from "../models/atomic.ts";
+import { FLAGS, RESUMABLE_CHANGES, type TrainConfig, UsageError } from "./config.ts";
+import { checkpointPath, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+import { loadMnist, MIXTURES } from "./data.ts";
+import { Gan, RealData, type StepStats } from "./gan.ts";
+import { digitGridPng, scatterPng } from "./plots.ts";
+import { formatDuration, ProgressPrinter } from "./progress.ts";
+
+/** Training stopped for a reason a user can act on (divergence, unwritable output). */
+export class TrainingError extends Error {
+  override name = "TrainingError";
+}
+
+export interface RunOptions {
+  printer?: ProgressPrinter;
+  /** Save a checkpoint and stop on SIGINT/SIGTERM (default true). */
+  handleSignals?: boolean;
+  /** Test hook, called before each step (e.g. to inject a fault). */
+  beforeStep?: (gan: Gan, step: number) => void;
+}
+
+export interface RunResult {
+  status: "finished" | "interrupted";
+  /** Completed steps. */
+  step: number;
+  signal?: Deno.Signal;
+  metadata?: GeneratorMetadata;
+  backend: BackendInfo;
+}
+
+const SAMPLE_GRID = 64;
+const SCATTER_POINTS = 2500;
+
+export async function runTraining(
+  cliConfig: TrainConfig,
+  explicit: ReadonlySet<keyof TrainConfig> = new Set(),
+  options: RunOptions = {},
+): Promise<RunResult> {
+  const printer = options.printer ?? new ProgressPrinter();
+  const out = cliConfig.out;
+  await prepareOut(out);
+
+  let config = cliConfig;
+  let startStep = 0;
+  let priorWallTimeS = 0;
+  const checkpoint = config.resume ? await loadCheckpoint(out) : undefined;
+  if (checkpoint) {
+    config = resumedConfig(checkpoint.config, cliConfig, explicit);
+    startStep = checkpoint.step;
+    priorWallTimeS = checkpoint.wallTimeS;
+  } else if (await exists(checkpointPath(out))) {
+    throw new UsageError(
+      `--out: ${out} holds a checkpoint from an earlier run; pass --resume to continue it or choose another --out`,
+    );
+  }
+
+  const backend = await initBackend(config.backend);
+  printer.line(describeConfig(config));
+  printer.line(
+    `backend: ${backend.name}${backend.name === "wasm" ? ` (SIMD ${onOff(backend.simd)}, threads ${onOff(backend.threads)})` : ""}, tfjs ${backend.tfjsVersion}`,
+  );
+  const mnist = config.dataset === "mnist" ? await loadMnist("train") : undefined;
+  printer.line(
+    mnist ? `data: MNIST train, ${mnist.count} images 28x28, pixels scaled to [-1, 1]` : `data: ${config.dataset}, ${MIXTURES[config.dataset].modes.length} Gaussian modes, std ${MIXTURES[config.dataset].std}`,
+  );
+  if (checkpoint) printer.line(`resuming from step ${startStep} (${checkpointPath(out)})`);
+
+  const gan = new Gan(config, new RealData(config, mnist));
+  try {
+    if (checkpoint) gan.restore(startStep, checkpoint.tensors);
+    await resetMetrics(out, startStep);
+
+    let stopSignal: Deno.Signal | undefined;
+    const onSignal = (signal: Deno.Signal) => () => stopSignal = signal;
+    const listeners = (options.handleSignals ?? true)
+      ? (["SIGINT", "SIGTERM"] as const).map((s) => [s, onSignal(s)] as const)
+      : [];
+    for (const [s, fn] of listeners) Deno.addSignalListener(s, fn);
+
+    const started = performance.now();
+    const wallTime = () => priorWallTimeS + (performance.now() - started) / 1000;
+    const writeCheckpoint = (step: number) =>
+      saveCheckpoint(out, {
+        step,
+        wallTimeS: wallTime(),
+        config,
+        rng: { algorithm: `${LATENT_SAMPLER}; every draw seeded by (seed, step, purpose)`, seed: config.seed, step },
+      }, gan.stateTensors());
+
+    let step = startStep;
+    let lastGood = checkpoint ? startStep : undefined;
+    let interval = { steps: 0, start: performance.now(), sum: { dLoss: 0, gLoss: 0, dReal: 0, dFake: 0 } };
+    let lastYield = performance.now();
+    try {
+      while (step < config.steps) {
+        options.beforeStep?.(gan, step);
+        const stats = gan.step(step);
+        step += 1;
+        const bad = nonFinite(stats);
+        if (bad) {
+          throw new TrainingError(
+            `training diverged at step ${step}: ${bad}; ` +
+              (lastGood === undefined ? "no checkpoint was written yet" : `the last good checkpoint (step ${lastGood}) is kept in ${checkpointPath(out)}`) +
+              "; try a lower --lr",
+          );
+        }
+        for (const k of Object.keys(interval.sum) as (keyof StepStats)[]) interval.sum[k] += stats[k];
+        interval.steps += 1;
+        const now = performance.now();
+        const stepsPerS = (interval.steps * 1000) / Math.max(1e-9, now - interval.start);
+        if (step % config.logEvery === 0 || step === config.steps) {
+          const mean = Object.fromEntries(
+            Object.entries(interval.sum).map(([k, v]) => [k, v / interval.steps]),
+          ) as unknown as StepStats;
+          printer.record({ step, steps: config.steps, stepsPerS, ...mean });
+          await appendMetrics(out, { step, wallTimeS: round(wallTime(), 2), stepsPerS: round(stepsPerS, 2), ...roundAll(mean) });
+          interval = { steps: 0, start: now, sum: { dLoss: 0, gLoss: 0, dReal: 0, dFake: 0 } };
+        } else if (step % 10 === 0) {
+          printer.update({ step, steps: config.steps, stepsPerS, ...stats });
+        }
+        if (config.sampleEvery > 0 && step % config.sampleEvery === 0) await writeSamples(gan, step);
+        if (config.checkpointEvery > 0 && step % config.checkpointEvery === 0) {
+          await writeCheckpoint(step);
+          lastGood = step;
+        }
+        // Let signal handlers run; a macrotask turn every ~200 ms costs nothing measurable.
+        if (now - lastYield > 200) {
+          await new Promise((resolve) => setTimeout(resolve, 0));
+          lastYield = performance.now();
+        }
+        if (stopSignal && step < config.steps) {
+          await writeCheckpoint(step);
+          printer.line(`${stopSignal}: stopped at step ${step}; checkpoint saved to ${checkpointPath(out)}; continue with --resume`);
+          return { status: "interrupted", step, signal: stopSignal, backend };
+        }
+      }
+    } finally {
+      for (const [s, fn] of listeners) Deno.removeSignalListener(s, fn);
+    }
+
+    if (config.sampleEvery === 0 || step % config.sampleEvery !== 0) await writeSamples(gan, step);
+    if (config.checkpointEvery === 0 || step % config.checkpointEvery !== 0) await writeCheckpoint(step);
+    const metadata = await saveGenerator(out, gan.generator, {
+      name: basename(out),
+      dataset: config.dataset,
+      outputShape: config.dataset === "mnist" ? [28, 28] : [2],
+      outputRange: config.dataset === "mnist" ? [-1, 1] : null,
+      latentSize: config.latent,
+      dropout: { generator: config.gDropout, discriminator: config.dDropout },
+      hyperparameters: hyperparameters(config),
+      steps: step,
+      seed: config.seed,
+      wallTimeS: round(wallTime(), 1),
+      backend: backend.name,
+    });
+    printer.line(`done: ${step} steps in ${formatDuration(wallTime())}; generator saved to ${out}/model.json (weights sha256 ${metadata.weightsSha256.slice(0, 12)}…)`);
+    return { status: "finished", step, metadata, backend };
+  } finally {
+    gan.dispose();
+  }
+
+  async function writeSamples(gan: Gan, step: number): Promise<void> {
+    const name = `${out}/samples/step-${String(step).padStart(7, "0")}.png`;
+    await Deno.mkdir(`${out}/samples`, { recursive: true });
+    const png = config.dataset === "mnist"
+      ? digitGridPng(generate(gan.generator, config.latent, config.seed, SAMPLE_GRID), SAMPLE_GRID)
+      : scatterPng(generate(gan.generator, config.latent, config.seed, SCATTER_POINTS), MIXTURES[config.dataset]);
+    await writeFileAtomic(name, png);
+  }
+}
+
+/** The checkpoint's config with the few changes a resumed run may make. */
+function resumedConfig(saved: TrainConfig, cli: TrainConfig, explicit: ReadonlySet<keyof TrainConfig>): TrainConfig {
+  const merged = { ...saved, resume: true, out: cli.out };
+  for (const key of explicit) {
+    const same = JSON.stringify(saved[key]) === JSON.stringify(cli[key]);
+    if (RESUMABLE_CHANGES.has(key)) {
+      (merged as Record<string, unknown>)[key] = cli[key];
+    } else if (!same) {
+      const flag = Object.entries(FLAGS).find(([, spec]) => spec.key === key)?.[0] ?? key;
+      throw new UsageError(
+        `--${flag}: ${JSON.stringify(cli[key])} differs from the checkpoint's ${JSON.stringify(saved[key])}; a resumed run keeps its training flags (only --steps and the --*-every flags may change)`,
+      );
+    }
+  }
+  if (merged.steps < 1) merged.steps = saved.steps;
+  return merged;
+}
+
+function hyperparameters(config: TrainConfig): Record<string, unknown> {
+  const { out: _out, resume: _resume, ...rest } = config;
+  return rest;
+}
+
+function describeConfig(config: TrainConfig): string {
+  const rows = Object.entries(FLAGS).map(([name, spec]) => {
+    const value = config[spec.key];
+    return `  --${name.padEnd(17)}${Array.isArray(value) ? value.join(",") : value}`;
+  });
+  return ["edgegan train: resolved configuration", ...rows, `  --${"resume".padEnd(17)}${config.resume}`].join("\n");
+}
+
+async function prepareOut(out: string): Promise<void> {
+  try {
+    await Deno.mkdir(out, { recursive: true });
+    const probe = `${out}/.write-test`;
+    await writeFileAtomic(probe, new Uint8Array([1]));
+    await Deno.remove(probe);
+    await removeStaleTemps(out);
+    await removeStaleTemps(`${out}/checkpoint`);
+  } catch (err) {
+    throw new TrainingError(`--out: cannot write to ${out} (${(err as Error).message})`);
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Starts metrics.jsonl afresh, or on resume drops records past the checkpoint's step. */
+async function resetMetrics(out: string, keepThrough: number): Promise<void> {
+  const path = `${out}/metrics.jsonl`;
+  let kept = "";
+  if (keepThrough > 0) {
+    const text = await Deno.readTextFile(path).catch(() => "");
+    kept = text.split("\n").filter((line) => {
+      try {
+        return line.trim() !== "" && JSON.parse(line).step <= keepThrough;
+      } catch {
+        return false;
+      }
+    }).map((line) => line + "\n").join("");
+  }
+  await writeFileAtomic(path, new TextEncoder().encode(kept));
+}
+
+async function appendMetrics(out: string, record: Record<string, number>): Promise<void> {
+  await Deno.writeTextFile(`${out}/metrics.jsonl`, JSON.stringify(record) + "\n", { append: true });
+}
+
+function nonFinite(stats: StepStats): string | undefined {
+  const names: Record<keyof StepStats, string> = { dLoss: "D loss", gLoss: "G loss", dReal: "D(x)", dFake: "D(G(z))" };
+  for (const [key, name] of Object.entries(names)) {
+    const v = stats[key as keyof StepStats];
+    if (!Number.isFinite(v)) return `${name} is ${v}`;
+  }
+  return undefined;
+}
+
+function onOff(flag: boolean): string {
+  return flag ? "on" : "off";
+}
+
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+function roundAll(stats: StepStats): Record<string, number> {
+  return Object.fromEntries(Object.entries(stats).map(([k, v]) => [k, round(v, 5)]));
+}
+

@@ -1,0 +1,85 @@
+/**
+ * The two networks: Dense layers with LeakyReLU and Dropout (the wasm backend cannot train
+ * convolutions: it has no conv-filter gradient).
+ *
+ * ```ts
+ * const g = buildGenerator({ latent: 100, hidden: [256, 256], dropout: 0.5, outDim: 784, outActivation: "tanh", seed: 1 });
+ * const out = forwardTrain(g, z, 1234); // dropout on, masks fixed by the seed
+ * ```
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import * as tfl from "@tensorflow/tfjs-layers";
+import { tfSeed } from "../models/random.ts";
+
+export interface NetOptions {
+  /** Input width: the latent size for G, the sample size for D. */
+  inDim: number;
+  hidden: number[];
+  dropout: number;
+  outDim: number;
+  outActivation: "tanh" | "linear";
+  /** Seeds the weight initialisers. */
+  seed: number;
+  name: "generator" | "discriminator";
+}
+
+const LEAKY_SLOPE = 0.2;
+
+/** A Sequential MLP: [Dense -> LeakyReLU(0.2) -> Dropout] per hidden size, then Dense out. */
+function buildMlp(options: NetOptions): tfl.Sequential {
+  const prefix = options.name === "generator" ? "g" : "d";
+  const model = tfl.sequential({ name: options.name });
+  let layer = 0;
+  const dense = (units: number, activation: "tanh" | "linear", inputDim?: number) => {
+    layer += 1;
+    return tfl.layers.dense({
+      units,
+      activation,
+      inputShape: inputDim === undefined ? undefined : [inputDim],
+      kernelInitializer: tfl.initializers.glorotUniform({ seed: tfSeed(options.seed, prefix.charCodeAt(0), layer) }),
+      biasInitializer: "zeros",
+      name: `${prefix}_dense${layer}`,
+    });
+  };
+  options.hidden.forEach((units, i) => {
+    model.add(dense(units, "linear", i === 0 ? options.inDim : undefined));
+    model.add(tfl.layers.leakyReLU({ alpha: LEAKY_SLOPE, name: `${prefix}_lrelu${i + 1}` }));
+    // Rate 0 means no layer at all, so "dropout off" nets are plain MLPs.
+    if (options.dropout > 0) {
+      model.add(tfl.layers.dropout({ rate: options.dropout, name: `${prefix}_dropout${i + 1}` }));
+    }
+  });
+  model.add(dense(options.outDim, options.outActivation, options.hidden.length === 0 ? options.inDim : undefined));
+  return model;
+}
+
+export function buildGenerator(options: Omit<NetOptions, "name">): tfl.Sequential {
+  return buildMlp({ ...options, name: "generator" });
+}
+
+export function buildDiscriminator(options: Omit<NetOptions, "name">): tfl.Sequential {
+  return buildMlp({ ...options, name: "discriminator" });
+}
+
+/**
+ * Runs `model` in training mode with dropout masks drawn from `maskSeed`. tfjs's Dropout layer
+ * would draw its masks from Math.random (not repeatable); here every mask is a function of the
+ * seed, so training is deterministic and a resumed run draws the same masks.
+ */
+export function forwardTrain(model: tfl.LayersModel, x: tf.Tensor, maskSeed: number): tf.Tensor {
+  let h = x;
+  model.layers.forEach((layer, i) => {
+    if (layer.getClassName() === "Dropout") {
+      const { rate } = layer as unknown as { rate: number };
+      h = tf.dropout(h, rate, undefined, tfSeed(maskSeed, i));
+    } else {
+      h = layer.apply(h) as tf.Tensor;
+    }
+  });
+  return h;
+}
+
+/** The trainable variables of a model, in a fixed order. */
+export function trainableVariables(model: tfl.LayersModel): tf.Variable[] {
+  return model.trainableWeights.map((w) => w.read() as tf.Variable);
+}
