@@ -65,6 +65,16 @@ export async function initBackend(name: BackendName): Promise<BackendInfo> {
   return active;
 }
 
+let fastTransposedMatMul = true;
+
+/**
+ * Turns the transposed-matMul fix on or off (it is on after `initBackend("wasm")`); tests and
+ * benchmarks compare both paths.
+ */
+export function setFastTransposedMatMul(enabled: boolean): void {
+  fastTransposedMatMul = enabled;
+}
+
 type KernelArgs = {
   inputs: Record<string, tf.TensorInfo>;
   backend: { disposeData(dataId: object): void };
@@ -87,7 +97,7 @@ function registerFastTransposedMatMul(): boolean {
 
   const kernelFunc = (args: KernelArgs): tf.TensorInfo => {
     const { inputs, backend, attrs } = args;
-    if (!attrs.transposeA && !attrs.transposeB) return stockFunc(args);
+    if (!fastTransposedMatMul || (!attrs.transposeA && !attrs.transposeB)) return stockFunc(args);
     const temps: tf.TensorInfo[] = [];
     const swapLastTwo = (x: tf.TensorInfo): tf.TensorInfo => {
       const perm = x.shape.map((_, i) => i);

@@ -99,7 +99,10 @@ export async function loadCheckpoint(out: string): Promise<Checkpoint> {
   const data = new Float32Array(dataBytes.buffer);
   const tensors: Checkpoint["tensors"] = {};
   for (const spec of header.tensors) {
-    tensors[spec.name] = { shape: spec.shape, values: data.subarray(spec.offset, spec.offset + spec.length) };
+    tensors[spec.name] = {
+      shape: spec.shape,
+      values: data.subarray(spec.offset, spec.offset + spec.length),
+    };
   }
   const { dataSha256: _, tensors: __, ...rest } = header;
   return { ...rest, tensors };

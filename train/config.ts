@@ -8,7 +8,7 @@
  */
 import { parseArgs } from "node:util";
 import { normalize } from "node:path";
-import { BACKENDS, type BackendName } from "../models/backend.ts";
+import { type BackendName, BACKENDS } from "../models/backend.ts";
 
 export const DATASETS = ["mnist", "ring8", "grid25"] as const;
 export type DatasetName = typeof DATASETS[number];
@@ -87,29 +87,96 @@ export const FLAGS: Record<string, FlagSpec> = {
     help: "training data: MNIST digits or a PacGAN 2-D mixture",
     parse: oneOf(DATASETS),
   },
-  "steps": { key: "steps", accepts: "an integer 1..10000000", help: "training steps (one D and one G update each)", parse: int(1, 10_000_000) },
+  "steps": {
+    key: "steps",
+    accepts: "an integer 1..10000000",
+    help: "training steps (one D and one G update each)",
+    parse: int(1, 10_000_000),
+  },
   "batch": { key: "batch", accepts: "an integer 1..4096", help: "batch size", parse: int(1, 4096) },
-  "latent": { key: "latent", accepts: "an integer 1..1024", help: "latent (noise) size", parse: int(1, 1024) },
-  "g-hidden": { key: "gHidden", accepts: "1-8 comma-separated integers 1..4096, e.g. 256,256", help: "generator hidden layer sizes", parse: hiddenList },
-  "d-hidden": { key: "dHidden", accepts: "1-8 comma-separated integers 1..4096, e.g. 256,256", help: "discriminator hidden layer sizes", parse: hiddenList },
-  "g-dropout": { key: "gDropout", accepts: "a number in [0, 1)", help: "dropout rate after each generator hidden layer (0 = none)", parse: real(0, 1, false, true) },
-  "d-dropout": { key: "dDropout", accepts: "a number in [0, 1)", help: "dropout rate after each discriminator hidden layer (0 = none)", parse: real(0, 1, false, true) },
-  "lr": { key: "lr", accepts: "a number in (0, 1]", help: "Adam learning rate (both nets)", parse: real(0, 1, true, false) },
-  "beta1": { key: "beta1", accepts: "a number in [0, 1)", help: "Adam beta1 (both nets)", parse: real(0, 1, false, true) },
-  "seed": { key: "seed", accepts: "an integer 0..4294967295", help: "seed for weights, batches, noise and dropout masks", parse: int(0, 0xffffffff) },
+  "latent": {
+    key: "latent",
+    accepts: "an integer 1..1024",
+    help: "latent (noise) size",
+    parse: int(1, 1024),
+  },
+  "g-hidden": {
+    key: "gHidden",
+    accepts: "1-8 comma-separated integers 1..4096, e.g. 256,256",
+    help: "generator hidden layer sizes",
+    parse: hiddenList,
+  },
+  "d-hidden": {
+    key: "dHidden",
+    accepts: "1-8 comma-separated integers 1..4096, e.g. 256,256",
+    help: "discriminator hidden layer sizes",
+    parse: hiddenList,
+  },
+  "g-dropout": {
+    key: "gDropout",
+    accepts: "a number in [0, 1)",
+    help: "dropout rate after each generator hidden layer (0 = none)",
+    parse: real(0, 1, false, true),
+  },
+  "d-dropout": {
+    key: "dDropout",
+    accepts: "a number in [0, 1)",
+    help: "dropout rate after each discriminator hidden layer (0 = none)",
+    parse: real(0, 1, false, true),
+  },
+  "lr": {
+    key: "lr",
+    accepts: "a number in (0, 1]",
+    help: "Adam learning rate (both nets)",
+    parse: real(0, 1, true, false),
+  },
+  "beta1": {
+    key: "beta1",
+    accepts: "a number in [0, 1)",
+    help: "Adam beta1 (both nets)",
+    parse: real(0, 1, false, true),
+  },
+  "seed": {
+    key: "seed",
+    accepts: "an integer 0..4294967295",
+    help: "seed for weights, batches, noise and dropout masks",
+    parse: int(0, 0xffffffff),
+  },
   "out": {
     key: "out",
     accepts: "a folder under models/, e.g. models/mnist",
     help: "output folder (default models/<dataset>)",
     parse: (v) => {
       const p = normalize(v).replace(/\/+$/, "");
-      return /^models\/[\w.-]+(\/[\w.-]+)*$/.test(p) && !p.split("/").includes("..") ? p : undefined;
+      return /^models\/[\w.-]+(\/[\w.-]+)*$/.test(p) && !p.split("/").includes("..")
+        ? p
+        : undefined;
     },
   },
-  "sample-every": { key: "sampleEvery", accepts: "an integer 0..10000000 (0 = only at the end)", help: "write a sample grid every N steps", parse: int(0, 10_000_000) },
-  "checkpoint-every": { key: "checkpointEvery", accepts: "an integer 0..10000000 (0 = only at the end)", help: "write a checkpoint every N steps", parse: int(0, 10_000_000) },
-  "log-every": { key: "logEvery", accepts: "an integer 1..10000000", help: "progress line and metrics.jsonl record every N steps", parse: int(1, 10_000_000) },
-  "backend": { key: "backend", accepts: BACKENDS.join(" | "), help: "tfjs backend (wasm = WASM SIMD)", parse: oneOf(BACKENDS) },
+  "sample-every": {
+    key: "sampleEvery",
+    accepts: "an integer 0..10000000 (0 = only at the end)",
+    help: "write a sample grid every N steps",
+    parse: int(0, 10_000_000),
+  },
+  "checkpoint-every": {
+    key: "checkpointEvery",
+    accepts: "an integer 0..10000000 (0 = only at the end)",
+    help: "write a checkpoint every N steps",
+    parse: int(0, 10_000_000),
+  },
+  "log-every": {
+    key: "logEvery",
+    accepts: "an integer 1..10000000",
+    help: "progress line and metrics.jsonl record every N steps",
+    parse: int(1, 10_000_000),
+  },
+  "backend": {
+    key: "backend",
+    accepts: BACKENDS.join(" | "),
+    help: "tfjs backend (wasm = WASM SIMD)",
+    parse: oneOf(BACKENDS),
+  },
 };
 
 /** The defaults; `out` is derived from the dataset when not given. */
@@ -149,10 +216,14 @@ export function helpText(): string {
     "Flags:",
   ];
   for (const [name, spec] of Object.entries(FLAGS)) {
-    const def = spec.key === "out" ? "models/<dataset>" : formatValue(DEFAULTS[spec.key as keyof typeof DEFAULTS]);
+    const def = spec.key === "out"
+      ? "models/<dataset>"
+      : formatValue(DEFAULTS[spec.key as keyof typeof DEFAULTS]);
     lines.push(`  --${name.padEnd(18)}${spec.help} (default ${def}; accepts ${spec.accepts})`);
   }
-  lines.push(`  --${"resume".padEnd(18)}continue from <out>/checkpoint (same flags; --steps may grow)`);
+  lines.push(
+    `  --${"resume".padEnd(18)}continue from <out>/checkpoint (same flags; --steps may grow)`,
+  );
   lines.push(`  --${"help".padEnd(18)}show this help`);
   return lines.join("\n");
 }
@@ -170,9 +241,21 @@ export function parseTrainArgs(argv: string[]): ParsedArgs {
   for (const name of Object.keys(FLAGS)) options[name] = { type: "string" };
   options.resume = { type: "boolean" };
   options.help = { type: "boolean" };
+  // parseArgs reads "--batch -3" as a missing value; join negative numbers so the range check
+  // below can say what the flag accepts.
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const next = argv[i + 1];
+    if (/^--[\w-]+$/.test(argv[i]) && FLAGS[argv[i].slice(2)] && /^-[\d.]/.test(next ?? "")) {
+      args.push(`${argv[i]}=${next}`);
+      i++;
+    } else {
+      args.push(argv[i]);
+    }
+  }
   let values: Record<string, string | boolean | undefined>;
   try {
-    ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }));
+    ({ values } = parseArgs({ args, options, strict: true, allowPositionals: false }));
   } catch (err) {
     throw new UsageError(describeParseError(err as Error));
   }
@@ -205,7 +288,9 @@ function describeParseError(err: Error): string {
     return `${missing[1]}: needs a value; accepts ${spec?.accepts ?? "a value"}`;
   }
   const positional = err.message.match(/Unexpected argument '([^']+)'/);
-  if (positional) return `unexpected argument ${JSON.stringify(positional[1])}: flags take the form --name value`;
+  if (positional) {
+    return `unexpected argument ${JSON.stringify(positional[1])}: flags take the form --name value`;
+  }
   const boolValue = err.message.match(/Option '(--[\w-]+)' does not take an argument/);
   if (boolValue) return `${boolValue[1]}: takes no value`;
   return err.message.split("\n")[0];

@@ -27,10 +27,14 @@ export interface IdxArray {
  * Throws `IdxError` for a bad magic number, rank, dimension or length.
  */
 export function parseIdx(bytes: Uint8Array, name = "IDX file"): IdxArray {
-  if (bytes.length < 4) throw new IdxError(`${name}: too short for an IDX header (${bytes.length} bytes)`);
+  if (bytes.length < 4) {
+    throw new IdxError(`${name}: too short for an IDX header (${bytes.length} bytes)`);
+  }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (bytes[0] !== 0 || bytes[1] !== 0) {
-    throw new IdxError(`${name}: bad magic number 0x${view.getUint32(0).toString(16).padStart(8, "0")}`);
+    throw new IdxError(
+      `${name}: bad magic number 0x${view.getUint32(0).toString(16).padStart(8, "0")}`,
+    );
   }
   if (bytes[2] !== 0x08) {
     throw new IdxError(`${name}: data type 0x${bytes[2].toString(16)} is not unsigned byte (0x08)`);
@@ -41,12 +45,16 @@ export function parseIdx(bytes: Uint8Array, name = "IDX file"): IdxArray {
   if (bytes.length < headerLength) throw new IdxError(`${name}: truncated header`);
   const dims: number[] = [];
   for (let i = 0; i < rank; i++) dims.push(view.getUint32(4 + 4 * i));
-  if (dims.some((d) => d === 0)) throw new IdxError(`${name}: a dimension is zero (${dims.join("x")})`);
+  if (dims.some((d) => d === 0)) {
+    throw new IdxError(`${name}: a dimension is zero (${dims.join("x")})`);
+  }
   const expected = dims.reduce((a, b) => a * b, 1);
   const actual = bytes.length - headerLength;
   if (actual !== expected) {
     throw new IdxError(
-      `${name}: ${actual < expected ? "truncated" : "has trailing bytes"}: header says ${dims.join("x")} = ${expected} bytes of data, file has ${actual}`,
+      `${name}: ${actual < expected ? "truncated" : "has trailing bytes"}: header says ${
+        dims.join("x")
+      } = ${expected} bytes of data, file has ${actual}`,
     );
   }
   return { dims, data: bytes.subarray(headerLength) };
@@ -93,9 +101,13 @@ export async function loadMnist(split: "train" | "test", dir = mnistDir()): Prom
     throw new IdxError(`${imagesPath}: expected ${files.count} images, got ${images.dims[0]}`);
   }
   if (labels.dims.length !== 1 || labels.dims[0] !== files.count) {
-    throw new IdxError(`${dir}/${files.labels}: expected ${files.count} labels, got ${labels.dims.join("x")}`);
+    throw new IdxError(
+      `${dir}/${files.labels}: expected ${files.count} labels, got ${labels.dims.join("x")}`,
+    );
   }
-  if (labels.data.some((l) => l > 9)) throw new IdxError(`${dir}/${files.labels}: a label is not 0..9`);
+  if (labels.data.some((l) => l > 9)) {
+    throw new IdxError(`${dir}/${files.labels}: a label is not 0..9`);
+  }
   return { images: images.data, labels: labels.data, count: files.count, rows: 28, cols: 28 };
 }
 

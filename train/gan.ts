@@ -25,7 +25,15 @@ export interface StepStats {
 }
 
 /** Purposes of random draws within a step; part of the seed so draws never coincide. */
-const DRAW = { batch: 1, noise: 2, gMask: 3, dMaskReal: 4, dMaskFake: 5, dMaskG: 6, epoch: 7 } as const;
+const DRAW = {
+  batch: 1,
+  noise: 2,
+  gMask: 3,
+  dMaskReal: 4,
+  dMaskFake: 5,
+  dMaskG: 6,
+  epoch: 7,
+} as const;
 
 /** Where real batches come from: MNIST images, or points from a 2-D mixture. */
 export class RealData {
@@ -44,7 +52,11 @@ export class RealData {
   batch(step: number): Float32Array {
     const { batch, seed } = this.config;
     if (!this.#mnist) {
-      return sampleMixture(MIXTURES[this.config.dataset], batch, new Rng(mix32(seed, step, DRAW.batch)));
+      return sampleMixture(
+        MIXTURES[this.config.dataset],
+        batch,
+        new Rng(mix32(seed, step, DRAW.batch)),
+      );
     }
     // Epochs of a fresh permutation each, dropping the last partial batch.
     const images = this.#mnist.images;
@@ -114,7 +126,10 @@ export class Gan {
     const gMask = seeds(DRAW.gMask);
     return tf.tidy(() => {
       const real = tf.tensor2d(this.data.batch(step), [batch, this.data.dim]);
-      const z = tf.tensor2d(latentBatch(mix32(seed, step, DRAW.noise), batch, latent), [batch, latent]);
+      const z = tf.tensor2d(latentBatch(mix32(seed, step, DRAW.noise), batch, latent), [
+        batch,
+        latent,
+      ]);
 
       const fake = forwardTrain(this.generator, z, gMask);
       let realLogits: tf.Tensor | undefined;
@@ -128,7 +143,11 @@ export class Gan {
 
       // The same noise and generator masks reproduce `fake`, now on the gradient tape for G.
       const g = tf.variableGrads(() => {
-        const logits = forwardTrain(this.discriminator, forwardTrain(this.generator, z, gMask), seeds(DRAW.dMaskG));
+        const logits = forwardTrain(
+          this.discriminator,
+          forwardTrain(this.generator, z, gMask),
+          seeds(DRAW.dMaskG),
+        );
         return tf.mean(tf.softplus(tf.neg(logits)));
       }, this.gVars);
       this.gAdam.apply(this.gVars.map((v) => g.grads[v.name]));
@@ -139,6 +158,8 @@ export class Gan {
         tf.mean(tf.sigmoid(realLogits!)),
         tf.mean(tf.sigmoid(fakeLogits!)),
       ]).dataSync();
+      // Kept tensors escape every tidy, this one included.
+      tf.dispose([realLogits!, fakeLogits!]);
       return { dLoss: stats[0], gLoss: stats[1], dReal: stats[2], dFake: stats[3] };
     });
   }
@@ -146,7 +167,8 @@ export class Gan {
   /** Everything a checkpoint needs, as named tensors (read, not copied). */
   stateTensors(): Record<string, tf.Tensor> {
     const named: Record<string, tf.Tensor> = {};
-    const add = (prefix: string, tensors: tf.Tensor[]) => tensors.forEach((t, i) => named[`${prefix}/${i}`] = t);
+    const add = (prefix: string, tensors: tf.Tensor[]) =>
+      tensors.forEach((t, i) => named[`${prefix}/${i}`] = t);
     add("G", this.gVars);
     add("D", this.dVars);
     add("gAdam/m", this.gAdam.m);

@@ -4,7 +4,7 @@
  */
 import { basename } from "node:path";
 import { type BackendInfo, initBackend } from "../models/backend.ts";
-import { type GeneratorMetadata, generate, saveGenerator } from "../models/generator.ts";
+import { generate, type GeneratorMetadata, saveGenerator } from "../models/generator.ts";
 import { LATENT_SAMPLER } from "../models/random.ts";
 import { removeStaleTemps, writeFileAtomic } from "../models/atomic.ts";
 import { FLAGS, RESUMABLE_CHANGES, type TrainConfig, UsageError } from "./config.ts";
@@ -65,11 +65,19 @@ export async function runTraining(
   const backend = await initBackend(config.backend);
   printer.line(describeConfig(config));
   printer.line(
-    `backend: ${backend.name}${backend.name === "wasm" ? ` (SIMD ${onOff(backend.simd)}, threads ${onOff(backend.threads)})` : ""}, tfjs ${backend.tfjsVersion}`,
+    `backend: ${backend.name}${
+      backend.name === "wasm"
+        ? ` (SIMD ${onOff(backend.simd)}, threads ${onOff(backend.threads)})`
+        : ""
+    }, tfjs ${backend.tfjsVersion}`,
   );
   const mnist = config.dataset === "mnist" ? await loadMnist("train") : undefined;
   printer.line(
-    mnist ? `data: MNIST train, ${mnist.count} images 28x28, pixels scaled to [-1, 1]` : `data: ${config.dataset}, ${MIXTURES[config.dataset].modes.length} Gaussian modes, std ${MIXTURES[config.dataset].std}`,
+    mnist
+      ? `data: MNIST train, ${mnist.count} images 28x28, pixels scaled to [-1, 1]`
+      : `data: ${config.dataset}, ${MIXTURES[config.dataset].modes.length} Gaussian modes, std ${
+        MIXTURES[config.dataset].std
+      }`,
   );
   if (checkpoint) printer.line(`resuming from step ${startStep} (${checkpointPath(out)})`);
 
@@ -92,12 +100,20 @@ export async function runTraining(
         step,
         wallTimeS: wallTime(),
         config,
-        rng: { algorithm: `${LATENT_SAMPLER}; every draw seeded by (seed, step, purpose)`, seed: config.seed, step },
+        rng: {
+          algorithm: `${LATENT_SAMPLER}; every draw seeded by (seed, step, purpose)`,
+          seed: config.seed,
+          step,
+        },
       }, gan.stateTensors());
 
     let step = startStep;
     let lastGood = checkpoint ? startStep : undefined;
-    let interval = { steps: 0, start: performance.now(), sum: { dLoss: 0, gLoss: 0, dReal: 0, dFake: 0 } };
+    let interval = {
+      steps: 0,
+      start: performance.now(),
+      sum: { dLoss: 0, gLoss: 0, dReal: 0, dFake: 0 },
+    };
     let lastYield = performance.now();
     try {
       while (step < config.steps) {
@@ -108,11 +124,15 @@ export async function runTraining(
         if (bad) {
           throw new TrainingError(
             `training diverged at step ${step}: ${bad}; ` +
-              (lastGood === undefined ? "no checkpoint was written yet" : `the last good checkpoint (step ${lastGood}) is kept in ${checkpointPath(out)}`) +
+              (lastGood === undefined
+                ? "no checkpoint was written yet"
+                : `the last good checkpoint (step ${lastGood}) is kept in ${checkpointPath(out)}`) +
               "; try a lower --lr",
           );
         }
-        for (const k of Object.keys(interval.sum) as (keyof StepStats)[]) interval.sum[k] += stats[k];
+        for (const k of Object.keys(interval.sum) as (keyof StepStats)[]) {
+          interval.sum[k] += stats[k];
+        }
         interval.steps += 1;
         const now = performance.now();
         const stepsPerS = (interval.steps * 1000) / Math.max(1e-9, now - interval.start);
@@ -121,12 +141,19 @@ export async function runTraining(
             Object.entries(interval.sum).map(([k, v]) => [k, v / interval.steps]),
           ) as unknown as StepStats;
           printer.record({ step, steps: config.steps, stepsPerS, ...mean });
-          await appendMetrics(out, { step, wallTimeS: round(wallTime(), 2), stepsPerS: round(stepsPerS, 2), ...roundAll(mean) });
+          await appendMetrics(out, {
+            step,
+            wallTimeS: round(wallTime(), 2),
+            stepsPerS: round(stepsPerS, 2),
+            ...roundAll(mean),
+          });
           interval = { steps: 0, start: now, sum: { dLoss: 0, gLoss: 0, dReal: 0, dFake: 0 } };
         } else if (step % 10 === 0) {
           printer.update({ step, steps: config.steps, stepsPerS, ...stats });
         }
-        if (config.sampleEvery > 0 && step % config.sampleEvery === 0) await writeSamples(gan, step);
+        if (config.sampleEvery > 0 && step % config.sampleEvery === 0) {
+          await writeSamples(gan, step);
+        }
         if (config.checkpointEvery > 0 && step % config.checkpointEvery === 0) {
           await writeCheckpoint(step);
           lastGood = step;
@@ -138,7 +165,11 @@ export async function runTraining(
         }
         if (stopSignal && step < config.steps) {
           await writeCheckpoint(step);
-          printer.line(`${stopSignal}: stopped at step ${step}; checkpoint saved to ${checkpointPath(out)}; continue with --resume`);
+          printer.line(
+            `${stopSignal}: stopped at step ${step}; checkpoint saved to ${
+              checkpointPath(out)
+            }; continue with --resume`,
+          );
           return { status: "interrupted", step, signal: stopSignal, backend };
         }
       }
@@ -147,7 +178,9 @@ export async function runTraining(
     }
 
     if (config.sampleEvery === 0 || step % config.sampleEvery !== 0) await writeSamples(gan, step);
-    if (config.checkpointEvery === 0 || step % config.checkpointEvery !== 0) await writeCheckpoint(step);
+    if (config.checkpointEvery === 0 || step % config.checkpointEvery !== 0) {
+      await writeCheckpoint(step);
+    }
     const metadata = await saveGenerator(out, gan.generator, {
       name: basename(out),
       dataset: config.dataset,
@@ -161,7 +194,13 @@ export async function runTraining(
       wallTimeS: round(wallTime(), 1),
       backend: backend.name,
     });
-    printer.line(`done: ${step} steps in ${formatDuration(wallTime())}; generator saved to ${out}/model.json (weights sha256 ${metadata.weightsSha256.slice(0, 12)}…)`);
+    printer.line(
+      `done: ${step} steps in ${
+        formatDuration(wallTime())
+      }; generator saved to ${out}/model.json (weights sha256 ${
+        metadata.weightsSha256.slice(0, 12)
+      }…)`,
+    );
     return { status: "finished", step, metadata, backend };
   } finally {
     gan.dispose();
@@ -172,13 +211,20 @@ export async function runTraining(
     await Deno.mkdir(`${out}/samples`, { recursive: true });
     const png = config.dataset === "mnist"
       ? digitGridPng(generate(gan.generator, config.latent, config.seed, SAMPLE_GRID), SAMPLE_GRID)
-      : scatterPng(generate(gan.generator, config.latent, config.seed, SCATTER_POINTS), MIXTURES[config.dataset]);
+      : scatterPng(
+        generate(gan.generator, config.latent, config.seed, SCATTER_POINTS),
+        MIXTURES[config.dataset],
+      );
     await writeFileAtomic(name, png);
   }
 }
 
 /** The checkpoint's config with the few changes a resumed run may make. */
-function resumedConfig(saved: TrainConfig, cli: TrainConfig, explicit: ReadonlySet<keyof TrainConfig>): TrainConfig {
+function resumedConfig(
+  saved: TrainConfig,
+  cli: TrainConfig,
+  explicit: ReadonlySet<keyof TrainConfig>,
+): TrainConfig {
   const merged = { ...saved, resume: true, out: cli.out };
   for (const key of explicit) {
     const same = JSON.stringify(saved[key]) === JSON.stringify(cli[key]);
@@ -187,7 +233,9 @@ function resumedConfig(saved: TrainConfig, cli: TrainConfig, explicit: ReadonlyS
     } else if (!same) {
       const flag = Object.entries(FLAGS).find(([, spec]) => spec.key === key)?.[0] ?? key;
       throw new UsageError(
-        `--${flag}: ${JSON.stringify(cli[key])} differs from the checkpoint's ${JSON.stringify(saved[key])}; a resumed run keeps its training flags (only --steps and the --*-every flags may change)`,
+        `--${flag}: ${JSON.stringify(cli[key])} differs from the checkpoint's ${
+          JSON.stringify(saved[key])
+        }; a resumed run keeps its training flags (only --steps and the --*-every flags may change)`,
       );
     }
   }
@@ -205,7 +253,11 @@ function describeConfig(config: TrainConfig): string {
     const value = config[spec.key];
     return `  --${name.padEnd(17)}${Array.isArray(value) ? value.join(",") : value}`;
   });
-  return ["edgegan train: resolved configuration", ...rows, `  --${"resume".padEnd(17)}${config.resume}`].join("\n");
+  return [
+    "edgegan train: resolved configuration",
+    ...rows,
+    `  --${"resume".padEnd(17)}${config.resume}`,
+  ].join("\n");
 }
 
 async function prepareOut(out: string): Promise<void> {
@@ -252,7 +304,12 @@ async function appendMetrics(out: string, record: Record<string, number>): Promi
 }
 
 function nonFinite(stats: StepStats): string | undefined {
-  const names: Record<keyof StepStats, string> = { dLoss: "D loss", gLoss: "G loss", dReal: "D(x)", dFake: "D(G(z))" };
+  const names: Record<keyof StepStats, string> = {
+    dLoss: "D loss",
+    gLoss: "G loss",
+    dReal: "D(x)",
+    dFake: "D(G(z))",
+  };
   for (const [key, name] of Object.entries(names)) {
     const v = stats[key as keyof StepStats];
     if (!Number.isFinite(v)) return `${name} is ${v}`;
@@ -272,4 +329,3 @@ function round(x: number, digits: number): number {
 function roundAll(stats: StepStats): Record<string, number> {
   return Object.fromEntries(Object.entries(stats).map(([k, v]) => [k, round(v, 5)]));
 }
-

@@ -36,7 +36,9 @@ function buildMlp(options: NetOptions): tfl.Sequential {
       units,
       activation,
       inputShape: inputDim === undefined ? undefined : [inputDim],
-      kernelInitializer: tfl.initializers.glorotUniform({ seed: tfSeed(options.seed, prefix.charCodeAt(0), layer) }),
+      kernelInitializer: tfl.initializers.glorotUniform({
+        seed: tfSeed(options.seed, prefix.charCodeAt(0), layer),
+      }),
       biasInitializer: "zeros",
       name: `${prefix}_dense${layer}`,
     });
@@ -49,7 +51,13 @@ function buildMlp(options: NetOptions): tfl.Sequential {
       model.add(tfl.layers.dropout({ rate: options.dropout, name: `${prefix}_dropout${i + 1}` }));
     }
   });
-  model.add(dense(options.outDim, options.outActivation, options.hidden.length === 0 ? options.inDim : undefined));
+  model.add(
+    dense(
+      options.outDim,
+      options.outActivation,
+      options.hidden.length === 0 ? options.inDim : undefined,
+    ),
+  );
   return model;
 }
 

@@ -13,7 +13,11 @@ export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds)) return "?";
   const s = Math.round(seconds);
   const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
-  return h > 0 ? `${h}h${String(m).padStart(2, "0")}m` : m > 0 ? `${m}m${String(r).padStart(2, "0")}s` : `${r}s`;
+  return h > 0
+    ? `${h}h${String(m).padStart(2, "0")}m`
+    : m > 0
+    ? `${m}m${String(r).padStart(2, "0")}s`
+    : `${r}s`;
 }
 
 export function formatProgress(p: ProgressLine): string {
@@ -30,20 +34,29 @@ export function formatProgress(p: ProgressLine): string {
   ].join("  ");
 }
 
-/** Writes progress to stdout: redraws one line on a TTY, prints whole lines otherwise. */
+export interface PrinterOptions {
+  /** Redraw one live line (default: whether stdout is a terminal). */
+  tty?: boolean;
+  /** Where text goes (default: stdout). */
+  write?: (text: string) => void;
+}
+
+/** Writes progress: redraws one line on a TTY, prints whole lines otherwise. */
 export class ProgressPrinter {
   readonly #tty: boolean;
-  readonly #encoder = new TextEncoder();
+  readonly #write: (text: string) => void;
   #live = false;
 
-  constructor(tty = Deno.stdout.isTerminal()) {
-    this.#tty = tty;
+  constructor(options: PrinterOptions = {}) {
+    this.#tty = options.tty ?? Deno.stdout.isTerminal();
+    const encoder = new TextEncoder();
+    this.#write = options.write ?? ((text) => Deno.stdout.writeSync(encoder.encode(text)));
   }
 
   /** Live update (TTY only). */
   update(p: ProgressLine): void {
     if (!this.#tty) return;
-    Deno.stdout.writeSync(this.#encoder.encode(`\r\x1b[K${formatProgress(p)}`));
+    this.#write(`\r\x1b[K${formatProgress(p)}`);
     this.#live = true;
   }
 
@@ -55,8 +68,8 @@ export class ProgressPrinter {
 
   /** A message on its own line, ending any live line first. */
   line(text: string): void {
-    if (this.#live) Deno.stdout.writeSync(this.#encoder.encode("\n"));
+    if (this.#live) this.#write("\n");
     this.#live = false;
-    Deno.stdout.writeSync(this.#encoder.encode(text + "\n"));
+    this.#write(text + "\n");
   }
 }

@@ -1,0 +1,52 @@
+/** Shared test fixtures: small, fast training configs and a silent progress printer. */
+import { DEFAULTS, type TrainConfig } from "../train/config.ts";
+import { ProgressPrinter } from "../train/progress.ts";
+
+/** A config small enough to train in about a second, writing to `out`. */
+export function smallConfig(out: string, overrides: Partial<TrainConfig> = {}): TrainConfig {
+  return {
+    ...structuredClone(DEFAULTS),
+    steps: 30,
+    batch: 16,
+    latent: 8,
+    gHidden: [32],
+    dHidden: [32],
+    sampleEvery: 0,
+    checkpointEvery: 10,
+    logEvery: 10,
+    out,
+    ...overrides,
+  };
+}
+
+/** A printer that collects lines instead of writing to stdout. */
+export function quietPrinter(): { printer: ProgressPrinter; text: () => string } {
+  let text = "";
+  return {
+    printer: new ProgressPrinter({ tty: false, write: (t) => text += t }),
+    text: () => text,
+  };
+}
+
+export async function tempDir(t: Deno.TestContext | string): Promise<string> {
+  const prefix = typeof t === "string" ? t : t.name.replace(/[^\w]+/g, "-").slice(0, 40);
+  return await Deno.makeTempDir({ prefix: `edgegan-${prefix}-` });
+}
+
+/** Runs a project CLI through `deno run` with the given permission flags. */
+export async function runDeno(
+  args: string[],
+  options: { signal?: AbortSignal } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args,
+    cwd: new URL("..", import.meta.url).pathname,
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+    signal: options.signal,
+    env: { NO_COLOR: "1" },
+  }).output();
+  const decoder = new TextDecoder();
+  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+}
