@@ -1,0 +1,216 @@
+/**
+ * The Hono app: built from an already loaded (or failed) model, so tests call `app.request()`
+ * with no network and `serve/main.ts` is the only file that touches `Deno.serve`.
+ *
+ * ```ts
+ * const app = createApp({ ready: true, sampler: new Sampler(await loadGenerator("models/mnist")) });
+ * const res = await app.request("/sample?n=4&seed=1");
+ * ```
+ */
+import { type Context, Hono } from "hono";
+import { cors } from "hono/cors";
+import { methodNotAllowed } from "hono/method-not-allowed";
+import { requestId } from "hono/request-id";
+import { secureHeaders } from "hono/secure-headers";
+import { endTime, startTime, timing } from "hono/timing";
+import { type ApiError, PAGE_PARAMS, parseQuery, SAMPLE_PARAMS } from "./params.ts";
+import { openApiDocument, ROUTES } from "./routes.ts";
+import type { Sampler } from "./sampler.ts";
+import { renderPage } from "./page.ts";
+
+/** The model as the server sees it: ready to sample, or failed with a reason. */
+export type ModelState = { ready: true; sampler: Sampler } | { ready: false; reason: string };
+
+const IMMUTABLE = "public, max-age=31536000, immutable";
+
+export function createApp(state: ModelState): Hono {
+  const app = new Hono();
+  const openApi = JSON.stringify(openApiDocument());
+
+  app.use(requestId());
+  app.use(timing({ totalDescription: "total" }));
+  app.use(secureHeaders({
+    crossOriginResourcePolicy: "cross-origin",
+    contentSecurityPolicy: {
+      defaultSrc: ["'none'"],
+      imgSrc: ["'self'"],
+      styleSrc: ["'unsafe-inline'"],
+      frameAncestors: ["'none'"],
+    },
+  }));
+  app.use(cors({
+    origin: "*",
+    allowMethods: ["GET", "HEAD"],
+    exposeHeaders: ["X-Seed", "ETag", "Server-Timing", "X-Request-Id"],
+  }));
+  app.use(methodNotAllowed({
+    app,
+    onMethodNotAllowed: (c, methods) =>
+      error(
+        c,
+        405,
+        "method_not_allowed",
+        `${c.req.method} is not allowed on ${c.req.path}; use ${methods.join(" or ")}`,
+        {
+          Allow: methods.join(", "),
+        },
+      ),
+  }));
+
+  const unavailable = (c: Context) =>
+    state.ready ? undefined : error(c, 503, "model_unavailable", state.reason);
+
+  app.get("/sample", (c) => {
+    const url = new URL(c.req.url);
+    const q = parseQuery(url, SAMPLE_PARAMS);
+    if (!q.ok) return error(c, 400, q.error.error, q.error.detail);
+    if (!state.ready) return unavailable(c)!;
+    const { sampler } = state;
+    const explicitFormat = url.searchParams.has("format");
+    const format = explicitFormat
+      ? q.values.format!
+      : acceptsPng(c.req.header("Accept"))
+      ? "png"
+      : "json";
+    if (format === "png" && !sampler.isImage) {
+      return error(
+        c,
+        400,
+        "invalid_parameter",
+        `format: png needs an image model; ${sampler.id} outputs points of shape [${sampler.metadata.outputShape}]; use format=json`,
+      );
+    }
+    const n = q.values.n!;
+    const scale = q.values.scale!;
+    const explicitSeed = q.values.seed !== undefined;
+    const seed = q.values.seed ?? crypto.getRandomValues(new Uint32Array(1))[0];
+
+    const headers: Record<string, string> = { "X-Seed": String(seed) };
+    if (!explicitFormat) headers["Vary"] = "Accept";
+    if (explicitSeed) {
+      const etag = `"${sampler.id.split("@")[1]}-${format}-${n}-${seed}${
+        format === "png" ? `-${scale}` : ""
+      }"`;
+      headers["ETag"] = etag;
+      headers["Cache-Control"] = IMMUTABLE;
+      if (matchesEtag(c.req.header("If-None-Match"), etag)) return c.body(null, 304, headers);
+    } else {
+      headers["Cache-Control"] = "no-store";
+    }
+
+    startTime(c, "predict");
+    const values = sampler.generate(seed, n);
+    endTime(c, "predict");
+    startTime(c, "encode");
+    const body = format === "png"
+      ? sampler.png(seed, n, scale, values)
+      : sampler.json(seed, n, values);
+    endTime(c, "encode");
+    headers["Content-Type"] = format === "png" ? "image/png" : "application/json; charset=UTF-8";
+    return c.body(body as Uint8Array<ArrayBuffer> | string, 200, headers);
+  });
+
+  app.get("/healthz", (c) => {
+    const q = parseQuery(new URL(c.req.url), {});
+    if (!q.ok) return error(c, 400, q.error.error, q.error.detail);
+    if (!state.ready) return unavailable(c)!;
+    c.header("Cache-Control", "no-store");
+    return c.json({ status: "ok", model: state.sampler.id });
+  });
+
+  app.get("/model", (c) => {
+    const q = parseQuery(new URL(c.req.url), {});
+    if (!q.ok) return error(c, 400, q.error.error, q.error.detail);
+    if (!state.ready) return unavailable(c)!;
+    const { golden, ...metadata } = state.sampler.metadata;
+    c.header("Cache-Control", "no-cache");
+    return c.json({
+      id: state.sampler.id,
+      ...metadata,
+      golden: { seed: golden.seed, n: golden.n, tolerance: golden.tolerance },
+    });
+  });
+
+  app.get("/openapi.json", (c) => {
+    const q = parseQuery(new URL(c.req.url), {});
+    if (!q.ok) return error(c, 400, q.error.error, q.error.detail);
+    c.header("Content-Type", "application/json; charset=UTF-8");
+    c.header("Cache-Control", "no-cache");
+    return c.body(openApi);
+  });
+
+  app.get("/", (c) => {
+    const q = parseQuery(new URL(c.req.url), PAGE_PARAMS);
+    if (!q.ok) return error(c, 400, q.error.error, q.error.detail);
+    const seed = q.values.seed ?? crypto.getRandomValues(new Uint32Array(1))[0];
+    c.header("Cache-Control", q.values.seed === undefined ? "no-store" : IMMUTABLE);
+    return c.html(
+      renderPage(
+        state.ready ? state.sampler : undefined,
+        seed,
+        state.ready ? undefined : state.reason,
+      ),
+    );
+  });
+
+  app.notFound((c) =>
+    error(
+      c,
+      404,
+      "not_found",
+      `no route ${JSON.stringify(clip(c.req.path))}; routes: ${
+        ROUTES.map((r) => r.path).join(", ")
+      }`,
+    )
+  );
+  app.onError((err, c) => {
+    console.error(`error: ${c.req.method} ${clip(c.req.path)}: ${err.message}`);
+    return error(
+      c,
+      500,
+      "internal_error",
+      "the server failed to answer this request; it has been logged",
+    );
+  });
+  return app;
+}
+
+function error(
+  c: Context,
+  status: 400 | 404 | 405 | 500 | 503,
+  code: string,
+  detail: string,
+  headers: Record<string, string> = {},
+) {
+  const body: ApiError = { error: code, detail };
+  return c.json(body, status, { "Cache-Control": "no-store", ...headers });
+}
+
+/** True when the Accept header asks for PNG (and does not rank JSON above it). */
+function acceptsPng(accept: string | undefined): boolean {
+  if (!accept) return false;
+  const q = (type: string) => {
+    for (const part of accept.split(",")) {
+      const [media, ...params] = part.trim().toLowerCase().split(";");
+      if (media.trim() !== type) continue;
+      const qParam = params.map((p) => p.trim()).find((p) => p.startsWith("q="));
+      const value = qParam ? Number(qParam.slice(2)) : 1;
+      return Number.isFinite(value) ? value : 0;
+    }
+    return 0;
+  };
+  const png = q("image/png");
+  return png > 0 && png >= q("application/json");
+}
+
+function matchesEtag(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  return header.split(",").some((tag) => {
+    const t = tag.trim();
+    return t === "*" || t === etag || t === `W/${etag}`;
+  });
+}
+
+function clip(text: string): string {
+  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
+}

@@ -1,0 +1,173 @@
+/**
+ * The query parameters of every route, defined once: the validation, the error messages, the
+ * OpenAPI document and the tests all read these definitions.
+ *
+ * ```ts
+ * const parsed = parseQuery(new URL("http://x/sample?n=4"), SAMPLE_PARAMS);
+ * // { ok: true, values: { n: 4, format: "json", scale: 1 } }
+ * ```
+ */
+
+/** Limits on one request's work; also published in /openapi.json. */
+export const SAMPLE_LIMITS = {
+  /** Most samples in one /sample response. */
+  maxSamples: 256,
+  /** Largest PNG upscaling factor. */
+  maxScale: 8,
+  /** Longest query string accepted, in characters. */
+  maxQueryLength: 2048,
+} as const;
+
+export const MAX_SEED = 0xffffffff;
+
+/** An OpenAPI 3 schema fragment for one parameter. */
+export interface ParamSchema {
+  type: "integer" | "string";
+  minimum?: number;
+  maximum?: number;
+  enum?: string[];
+  default?: number | string;
+}
+
+export interface ParamSpec<T> {
+  name: string;
+  description: string;
+  /** What the parameter accepts, in words, for error messages. */
+  accepts: string;
+  schema: ParamSchema;
+  parse(raw: string): T | undefined;
+}
+
+/** An API error body: `error` is a stable code, `detail` a sentence for a person. */
+export interface ApiError {
+  error: string;
+  detail: string;
+}
+
+function integer(
+  name: string,
+  min: number,
+  max: number,
+  description: string,
+  def?: number,
+): ParamSpec<number> {
+  return {
+    name,
+    description,
+    accepts: `an integer ${min}..${max}`,
+    schema: {
+      type: "integer",
+      minimum: min,
+      maximum: max,
+      ...(def === undefined ? {} : { default: def }),
+    },
+    parse(raw) {
+      // Plain decimal digits only: no sign, exponent, hex, spaces or fractions.
+      if (!/^\d{1,10}$/.test(raw)) return undefined;
+      const n = Number(raw);
+      return n >= min && n <= max ? n : undefined;
+    },
+  };
+}
+
+function choice<T extends string>(
+  name: string,
+  choices: readonly T[],
+  description: string,
+  def: T,
+): ParamSpec<T> {
+  return {
+    name,
+    description,
+    accepts: `one of ${choices.join(", ")}`,
+    schema: { type: "string", enum: [...choices], default: def },
+    parse: (raw) => (choices as readonly string[]).includes(raw) ? raw as T : undefined,
+  };
+}
+
+export const SAMPLE_PARAMS = {
+  n: integer("n", 1, SAMPLE_LIMITS.maxSamples, "number of samples", 1),
+  seed: integer(
+    "seed",
+    0,
+    MAX_SEED,
+    "latent seed; the same model, seed and n give identical bytes, and the first k samples of any n are the samples for n = k. Drawn at random when absent (the response then is not cacheable).",
+  ),
+  format: choice(
+    "format",
+    ["json", "png"] as const,
+    "response format; without it, `Accept: image/png` selects PNG",
+    "json",
+  ),
+  scale: integer(
+    "scale",
+    1,
+    SAMPLE_LIMITS.maxScale,
+    "PNG only: integer upscaling of each pixel",
+    1,
+  ),
+};
+
+export const PAGE_PARAMS = {
+  seed: integer("seed", 0, MAX_SEED, "seed of the grid shown; drawn at random when absent"),
+};
+
+type Specs = Record<string, ParamSpec<unknown>>;
+type Values<S extends Specs> = { [K in keyof S]?: S[K] extends ParamSpec<infer T> ? T : never };
+
+export type ParseResult<S extends Specs> = { ok: true; values: Values<S> } | {
+  ok: false;
+  error: ApiError;
+};
+
+/**
+ * Validates a query string against `specs`. Unknown parameters are rejected (a typo such as
+ * `?sead=1` would otherwise silently return a random sample), as are repeated or empty ones.
+ * Defaults are filled in.
+ */
+export function parseQuery<S extends Specs>(url: URL, specs: S): ParseResult<S> {
+  const fail = (error: string, detail: string): ParseResult<S> => ({
+    ok: false,
+    error: { error, detail },
+  });
+  if (url.search.length > SAMPLE_LIMITS.maxQueryLength) {
+    return fail(
+      "query_too_long",
+      `the query string has ${url.search.length} characters; at most ${SAMPLE_LIMITS.maxQueryLength} are accepted`,
+    );
+  }
+  const names = Object.keys(specs);
+  const values: Record<string, unknown> = {};
+  const seen = new Set<string>();
+  for (const [name, raw] of url.searchParams) {
+    const spec = specs[name];
+    if (!spec) {
+      const accepted = names.length ? `accepts ${names.join(", ")}` : "takes no parameters";
+      return fail(
+        "unknown_parameter",
+        `unknown query parameter ${JSON.stringify(clip(name))}; this route ${accepted}`,
+      );
+    }
+    if (seen.has(name)) {
+      return fail("invalid_parameter", `${name}: given more than once; give it once`);
+    }
+    seen.add(name);
+    const value = spec.parse(raw);
+    if (value === undefined) {
+      return fail(
+        "invalid_parameter",
+        `${name}: got ${JSON.stringify(clip(raw))}; accepts ${spec.accepts}`,
+      );
+    }
+    values[name] = value;
+  }
+  for (const [name, spec] of Object.entries(specs)) {
+    if (!(name in values) && spec.schema.default !== undefined) values[name] = spec.schema.default;
+  }
+  return { ok: true, values: values as Values<S> };
+}
+
+/** Keeps echoed input short in error messages. */
+function clip(text: string): string {
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+}

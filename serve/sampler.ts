@@ -1,0 +1,77 @@
+/**
+ * From a loaded generator to response bodies. Sampling is a pure function of (model, seed, n):
+ * `generate` runs the net with dropout off on `latentBatch(seed, n)`.
+ *
+ * ```ts
+ * const sampler = new Sampler(loaded);
+ * const body = sampler.json(42, 4); // '{"model":"mnist@…","seed":42,"n":4,…}'
+ * ```
+ */
+import { generate, type LoadedGenerator } from "../models/generator.ts";
+import { encodePng, imageGrid, toPixels } from "../models/image.ts";
+
+/** The JSON body of GET /sample. */
+export interface SampleBody {
+  /** "<name>@<first 12 hex digits of the weights' sha256>". */
+  model: string;
+  seed: number;
+  n: number;
+  /** Shape of one sample, e.g. [28, 28]. */
+  shape: number[];
+  /** "uint8": integers 0..255 (0 = black = -1, 255 = white = +1); "float32": raw outputs. */
+  encoding: "uint8" | "float32";
+  /** Bounds of the values, or null when unbounded. */
+  range: [number, number] | null;
+  /** n arrays of the sample's values, row-major. */
+  samples: number[][];
+}
+
+export class Sampler {
+  readonly id: string;
+  readonly isImage: boolean;
+  readonly #loaded: LoadedGenerator;
+  readonly #size: number;
+
+  constructor(loaded: LoadedGenerator) {
+    this.#loaded = loaded;
+    this.id = loaded.id;
+    const { outputShape, outputRange } = loaded.metadata;
+    this.#size = outputShape.reduce((a, b) => a * b, 1);
+    this.isImage = outputShape.length === 2 && outputRange?.[0] === -1 && outputRange?.[1] === 1;
+  }
+
+  get metadata() {
+    return this.#loaded.metadata;
+  }
+
+  /** Raw generator output for (seed, n), row-major. */
+  generate(seed: number, n: number): Float32Array {
+    return generate(this.#loaded.model, this.#loaded.metadata.latent.size, seed, n);
+  }
+
+  json(seed: number, n: number, values = this.generate(seed, n)): string {
+    const size = this.#size;
+    const flat = this.isImage ? toPixels(values) : values;
+    const samples: number[][] = [];
+    for (let i = 0; i < n; i++) samples.push(Array.from(flat.subarray(i * size, (i + 1) * size)));
+    const body: SampleBody = {
+      model: this.id,
+      seed,
+      n,
+      shape: this.#loaded.metadata.outputShape,
+      encoding: this.isImage ? "uint8" : "float32",
+      range: this.isImage ? [0, 255] : null,
+      samples,
+    };
+    return JSON.stringify(body);
+  }
+
+  /**
+   * A grey PNG: n tiles of (height x width) * scale, row-major in a grid of ceil(sqrt(n))
+   * columns, no gaps, empty cells black. Only for image models.
+   */
+  png(seed: number, n: number, scale: number, values = this.generate(seed, n)): Uint8Array {
+    const [height, width] = this.#loaded.metadata.outputShape;
+    return encodePng(imageGrid(toPixels(values), { n, width, height, scale }));
+  }
+}
