@@ -145,7 +145,7 @@ export const FLAGS: Record<string, FlagSpec> = {
   "out": {
     key: "out",
     accepts: "a folder under models/, e.g. models/mnist",
-    help: "output folder (default models/<dataset>)",
+    help: "output folder for the model, samples, metrics and checkpoint",
     parse: (v) => {
       const p = normalize(v).replace(/\/+$/, "");
       return /^models\/[\w.-]+(\/[\w.-]+)*$/.test(p) && !p.split("/").includes("..")
@@ -219,7 +219,10 @@ export function helpText(): string {
     const def = spec.key === "out"
       ? "models/<dataset>"
       : formatValue(DEFAULTS[spec.key as keyof typeof DEFAULTS]);
-    lines.push(`  --${name.padEnd(18)}${spec.help} (default ${def}; accepts ${spec.accepts})`);
+    lines.push(
+      `  --${name.padEnd(18)}${spec.help}`,
+      `  ${"".padEnd(20)}default ${def}; accepts ${spec.accepts}`,
+    );
   }
   lines.push(
     `  --${"resume".padEnd(18)}continue from <out>/checkpoint (same flags; --steps may grow)`,

@@ -9,11 +9,12 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type * as tfl from "@tensorflow/tfjs-layers";
-import { latentBatch, mix32, Rng, tfSeed } from "../models/random.ts";
+import { latentBatch, mix32, Rng } from "../models/random.ts";
 import { Adam } from "./adam.ts";
 import type { TrainConfig } from "./config.ts";
 import { MIXTURES, type MnistSplit, sampleMixture } from "./data.ts";
-import { buildDiscriminator, buildGenerator, forwardTrain, trainableVariables } from "./nets.ts";
+import { buildDiscriminator, buildGenerator, LEAKY_SLOPE } from "./nets.ts";
+import { backward, forward, type Mlp, mlpOf } from "./mlp.ts";
 
 export interface StepStats {
   dLoss: number;
@@ -29,10 +30,9 @@ const DRAW = {
   batch: 1,
   noise: 2,
   gMask: 3,
-  dMaskReal: 4,
-  dMaskFake: 5,
-  dMaskG: 6,
-  epoch: 7,
+  dMask: 4,
+  dMaskG: 5,
+  epoch: 6,
 } as const;
 
 /** Where real batches come from: MNIST images, or points from a 2-D mixture. */
@@ -89,10 +89,14 @@ function permutation(n: number, rng: Rng): Uint32Array {
 export class Gan {
   readonly generator: tfl.Sequential;
   readonly discriminator: tfl.Sequential;
+  readonly g: Mlp;
+  readonly d: Mlp;
   readonly gVars: tf.Variable[];
   readonly dVars: tf.Variable[];
   readonly gAdam: Adam;
   readonly dAdam: Adam;
+  /** 1 for the real half of a discriminator batch, 0 for the fake half. */
+  readonly #targets: tf.Tensor2D;
 
   constructor(readonly config: TrainConfig, readonly data: RealData) {
     const outActivation = config.dataset === "mnist" ? "tanh" : "linear";
@@ -112,8 +116,18 @@ export class Gan {
       outActivation: "linear",
       seed: config.seed,
     });
-    this.gVars = trainableVariables(this.generator);
-    this.dVars = trainableVariables(this.discriminator);
+    this.g = mlpOf(this.generator, { dropout: config.gDropout, slope: LEAKY_SLOPE, outActivation });
+    this.d = mlpOf(this.discriminator, {
+      dropout: config.dDropout,
+      slope: LEAKY_SLOPE,
+      outActivation: "linear",
+    });
+    this.gVars = this.g.variables;
+    this.dVars = this.d.variables;
+    this.#targets = tf.concat(
+      [tf.ones([config.batch, 1]), tf.zeros([config.batch, 1])],
+      0,
+    ) as tf.Tensor2D;
     const adam = { lr: config.lr, beta1: config.beta1 };
     this.gAdam = new Adam(this.gVars, adam);
     this.dAdam = new Adam(this.dVars, adam);
@@ -122,44 +136,41 @@ export class Gan {
   /** One discriminator update then one generator update, for training step `step` (0-based). */
   step(step: number): StepStats {
     const { batch, latent, seed } = this.config;
-    const seeds = (draw: number) => tfSeed(seed, step, draw);
-    const gMask = seeds(DRAW.gMask);
+    const seeds = (draw: number) => mix32(seed, step, draw);
     return tf.tidy(() => {
       const real = tf.tensor2d(this.data.batch(step), [batch, this.data.dim]);
-      const z = tf.tensor2d(latentBatch(mix32(seed, step, DRAW.noise), batch, latent), [
-        batch,
-        latent,
-      ]);
+      const z = tf.tensor2d(latentBatch(seeds(DRAW.noise), batch, latent), [batch, latent]);
+      const gTrace = forward(this.g, z, seeds(DRAW.gMask));
+      const fake = gTrace.output;
 
-      const fake = forwardTrain(this.generator, z, gMask);
-      let realLogits: tf.Tensor | undefined;
-      let fakeLogits: tf.Tensor | undefined;
-      const d = tf.variableGrads(() => {
-        realLogits = tf.keep(forwardTrain(this.discriminator, real, seeds(DRAW.dMaskReal)));
-        fakeLogits = tf.keep(forwardTrain(this.discriminator, fake, seeds(DRAW.dMaskFake)));
-        return tf.add(tf.mean(tf.softplus(tf.neg(realLogits))), tf.mean(tf.softplus(fakeLogits)));
-      }, this.dVars);
-      this.dAdam.apply(this.dVars.map((v) => d.grads[v.name]));
+      // Discriminator: real and fake in one batch of 2B rows. For loss softplus(-l) on real and
+      // softplus(l) on fake, each averaged over B, dLoss/dl = (sigmoid(l) - target) / B.
+      const dTrace = forward(this.d, tf.concat([real, fake], 0), seeds(DRAW.dMask));
+      const logits = dTrace.output;
+      const [realLogits, fakeLogits] = tf.split(logits, 2, 0);
+      const dLoss = tf.add(
+        tf.mean(tf.softplus(tf.neg(realLogits))),
+        tf.mean(tf.softplus(fakeLogits)),
+      );
+      const dLogits = tf.div(tf.sub(tf.sigmoid(logits), this.#targets), batch) as tf.Tensor2D;
+      this.dAdam.apply(backward(this.d, dTrace, dLogits).grads);
 
-      // The same noise and generator masks reproduce `fake`, now on the gradient tape for G.
-      const g = tf.variableGrads(() => {
-        const logits = forwardTrain(
-          this.discriminator,
-          forwardTrain(this.generator, z, gMask),
-          seeds(DRAW.dMaskG),
-        );
-        return tf.mean(tf.softplus(tf.neg(logits)));
-      }, this.gVars);
-      this.gAdam.apply(this.gVars.map((v) => g.grads[v.name]));
+      // Generator: the non-saturating loss softplus(-D(G(z))) through the updated D, whose
+      // weight gradients are not needed; G is unchanged since `fake` was computed.
+      const gdTrace = forward(this.d, fake, seeds(DRAW.dMaskG));
+      const gLogits = gdTrace.output;
+      const gLoss = tf.mean(tf.softplus(tf.neg(gLogits)));
+      const dGLogits = tf.div(tf.sub(tf.sigmoid(gLogits), 1), batch) as tf.Tensor2D;
+      const { dInput } = backward(this.d, gdTrace, dGLogits, { params: false, input: true });
+      this.gAdam.apply(backward(this.g, gTrace, dInput!).grads);
 
       const stats = tf.stack([
-        d.value,
-        g.value,
-        tf.mean(tf.sigmoid(realLogits!)),
-        tf.mean(tf.sigmoid(fakeLogits!)),
-      ]).dataSync();
-      // Kept tensors escape every tidy, this one included.
-      tf.dispose([realLogits!, fakeLogits!]);
+        dLoss,
+        gLoss,
+        tf.mean(tf.sigmoid(realLogits)),
+        tf.mean(tf.sigmoid(fakeLogits)),
+      ])
+        .dataSync();
       return { dLoss: stats[0], gLoss: stats[1], dReal: stats[2], dFake: stats[3] };
     });
   }
@@ -201,5 +212,6 @@ export class Gan {
     this.discriminator.dispose();
     this.gAdam.dispose();
     this.dAdam.dispose();
+    this.#targets.dispose();
   }
 }

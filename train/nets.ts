@@ -4,7 +4,6 @@
  *
  * ```ts
  * const g = buildGenerator({ latent: 100, hidden: [256, 256], dropout: 0.5, outDim: 784, outActivation: "tanh", seed: 1 });
- * const out = forwardTrain(g, z, 1234); // dropout on, masks fixed by the seed
  * ```
  */
 import * as tf from "@tensorflow/tfjs-core";
@@ -23,7 +22,7 @@ export interface NetOptions {
   name: "generator" | "discriminator";
 }
 
-const LEAKY_SLOPE = 0.2;
+export const LEAKY_SLOPE = 0.2;
 
 /** A Sequential MLP: [Dense -> LeakyReLU(0.2) -> Dropout] per hidden size, then Dense out. */
 function buildMlp(options: NetOptions): tfl.Sequential {
@@ -67,27 +66,4 @@ export function buildGenerator(options: Omit<NetOptions, "name">): tfl.Sequentia
 
 export function buildDiscriminator(options: Omit<NetOptions, "name">): tfl.Sequential {
   return buildMlp({ ...options, name: "discriminator" });
-}
-
-/**
- * Runs `model` in training mode with dropout masks drawn from `maskSeed`. tfjs's Dropout layer
- * would draw its masks from Math.random (not repeatable); here every mask is a function of the
- * seed, so training is deterministic and a resumed run draws the same masks.
- */
-export function forwardTrain(model: tfl.LayersModel, x: tf.Tensor, maskSeed: number): tf.Tensor {
-  let h = x;
-  model.layers.forEach((layer, i) => {
-    if (layer.getClassName() === "Dropout") {
-      const { rate } = layer as unknown as { rate: number };
-      h = tf.dropout(h, rate, undefined, tfSeed(maskSeed, i));
-    } else {
-      h = layer.apply(h) as tf.Tensor;
-    }
-  });
-  return h;
-}
-
-/** The trainable variables of a model, in a fixed order. */
-export function trainableVariables(model: tfl.LayersModel): tf.Variable[] {
-  return model.trainableWeights.map((w) => w.read() as tf.Variable);
 }

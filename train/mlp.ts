@@ -1,0 +1,136 @@
+/**
+ * Hand-written forward and backward passes for the Dense + LeakyReLU + Dropout nets.
+ *
+ * Why not tfjs autodiff: its tape computes the gradient of every input of every op, including
+ * the ones nobody needs (the discriminator's weight gradients during the generator's update, the
+ * gradient with respect to the images), and its Dense backprop asks the wasm backend for
+ * transposed matMuls. Writing the few lines of backprop by hand skips that work; the result is
+ * checked against tfjs autodiff to 1e-5 in tests/mlp_test.ts.
+ *
+ * ```ts
+ * const trace = forward(net, x, seed);            // training mode: dropout masks from `seed`
+ * const { grads } = backward(net, trace, dLoss);  // grads in `net.variables` order
+ * ```
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import type * as tfl from "@tensorflow/tfjs-layers";
+import { Rng } from "../models/random.ts";
+
+export interface Mlp {
+  /** Dense layers in order: kernel [in, out] and bias [out]. */
+  layers: { kernel: tf.Variable; bias: tf.Variable }[];
+  /** The same variables flattened (kernel, bias, kernel, bias, ...), the optimiser's order. */
+  variables: tf.Variable[];
+  /** Dropout rate after each hidden layer (0 = none). */
+  dropout: number;
+  /** LeakyReLU slope for negative inputs in hidden layers. */
+  slope: number;
+  outActivation: "tanh" | "linear";
+}
+
+/** Views a Sequential built by `nets.ts` as an `Mlp` (sharing its variables). */
+export function mlpOf(
+  model: tfl.LayersModel,
+  options: { dropout: number; slope: number; outActivation: "tanh" | "linear" },
+): Mlp {
+  const dense = model.layers.filter((l) => l.getClassName() === "Dense");
+  const layers = dense.map((l) => {
+    const [kernel, bias] = l.trainableWeights.map((w) => w.read() as tf.Variable);
+    return { kernel, bias };
+  });
+  return { layers, variables: layers.flatMap((l) => [l.kernel, l.bias]), ...options };
+}
+
+/** What the backward pass needs from the forward pass. */
+export interface Trace {
+  /** The input of each Dense layer (for the hidden ones: after activation and dropout). */
+  inputs: tf.Tensor2D[];
+  /** The scaled dropout mask applied after each hidden layer, if any. */
+  masks: (tf.Tensor2D | undefined)[];
+  output: tf.Tensor2D;
+}
+
+/**
+ * An inverted-dropout mask: each entry is 0 with probability `rate`, else 1 / (1 - rate), drawn
+ * from `seed` so that masks are repeatable.
+ */
+export function dropoutMask(rows: number, cols: number, rate: number, seed: number): tf.Tensor2D {
+  const rng = new Rng(seed);
+  const keep = 1 / (1 - rate);
+  const values = new Float32Array(rows * cols);
+  for (let i = 0; i < values.length; i++) values[i] = rng.nextFloat() < rate ? 0 : keep;
+  return tf.tensor2d(values, [rows, cols]);
+}
+
+/** Training-mode forward pass; hidden layer l's mask is drawn from seed `maskSeed + l`. */
+export function forward(net: Mlp, x: tf.Tensor2D, maskSeed: number): Trace {
+  const inputs: tf.Tensor2D[] = [];
+  const masks: (tf.Tensor2D | undefined)[] = [];
+  let h = x;
+  const last = net.layers.length - 1;
+  net.layers.forEach(({ kernel, bias }, l) => {
+    inputs.push(h);
+    if (l < last) {
+      h = tf.fused.matMul({
+        a: h,
+        b: kernel,
+        bias,
+        activation: "leakyrelu",
+        leakyreluAlpha: net.slope,
+      }) as tf.Tensor2D;
+      if (net.dropout > 0) {
+        const mask = dropoutMask(h.shape[0], h.shape[1], net.dropout, (maskSeed + l) >>> 0);
+        masks.push(mask);
+        h = tf.mul(h, mask);
+      } else {
+        masks.push(undefined);
+      }
+    } else {
+      h = tf.fused.matMul({ a: h, b: kernel, bias }) as tf.Tensor2D;
+      if (net.outActivation === "tanh") h = tf.tanh(h);
+    }
+  });
+  return { inputs, masks, output: h };
+}
+
+export interface BackwardOptions {
+  /** Compute the gradients of the net's variables (default true). */
+  params?: boolean;
+  /** Compute the gradient with respect to the net's input (default false). */
+  input?: boolean;
+}
+
+/**
+ * Backpropagates `dOutput` (dLoss/dOutput) through the traced pass. Returns the variable
+ * gradients in `net.variables` order and/or the input gradient.
+ */
+export function backward(
+  net: Mlp,
+  trace: Trace,
+  dOutput: tf.Tensor2D,
+  options: BackwardOptions = {},
+): { grads: tf.Tensor[]; dInput?: tf.Tensor2D } {
+  const wantParams = options.params ?? true;
+  const grads: tf.Tensor[] = new Array(net.variables.length);
+  let d = dOutput;
+  if (net.outActivation === "tanh") d = tf.mul(d, tf.sub(1, tf.square(trace.output)));
+  for (let l = net.layers.length - 1; l >= 0; l--) {
+    const input = trace.inputs[l];
+    if (wantParams) {
+      grads[2 * l] = tf.matMul(input, d, true, false);
+      grads[2 * l + 1] = tf.sum(d, 0);
+    }
+    if (l === 0 && !options.input) break;
+    let dIn = tf.matMul(d, net.layers[l].kernel, false, true) as tf.Tensor2D;
+    if (l > 0) {
+      // Through dropout (the same mask) and LeakyReLU. After dropout, an input is positive
+      // exactly where the pre-activation was positive and the unit was kept; where it was
+      // dropped the mask zeroes the gradient anyway.
+      const mask = trace.masks[l - 1];
+      if (mask) dIn = tf.mul(dIn, mask);
+      dIn = tf.where(tf.greater(input, 0), dIn, tf.mul(dIn, net.slope));
+    }
+    d = dIn;
+  }
+  return { grads, dInput: options.input ? d : undefined };
+}
