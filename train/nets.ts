@@ -6,7 +6,6 @@
  * const g = buildGenerator({ latent: 100, hidden: [256, 256], dropout: 0.5, outDim: 784, outActivation: "tanh", seed: 1 });
  * ```
  */
-import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { tfSeed } from "../models/random.ts";
 
