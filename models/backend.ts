@@ -123,3 +123,26 @@ function registerFastTransposedMatMul(): boolean {
   tf.registerKernel({ ...stock, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
   return true;
 }
+
+/**
+ * A live Float32Array view of a float32 tensor's storage on the wasm or cpu backend, or
+ * undefined elsewhere. The view is valid until the next tfjs allocation (the wasm heap may grow
+ * and move). Writing through it bypasses tfjs: only do so for tensors that no kernel caches by
+ * id (the wasm matMul caches packed weights per tensor id, so never write into a weight).
+ */
+export function float32View(t: tf.Tensor): Float32Array | undefined {
+  if (t.dtype !== "float32" || t.isDisposed) return undefined;
+  const backend = tf.backend() as unknown as {
+    typedArrayFromHeap?: (info: tf.TensorInfo) => Float32Array;
+    data?: { get(dataId: object): { values?: unknown } | undefined };
+  };
+  const name = tf.getBackend();
+  if (name === "wasm" && backend.typedArrayFromHeap) {
+    return backend.typedArrayFromHeap({ dataId: t.dataId, shape: t.shape, dtype: "float32" });
+  }
+  if (name === "cpu") {
+    const values = backend.data?.get(t.dataId)?.values;
+    if (values instanceof Float32Array && values.length === t.size) return values;
+  }
+  return undefined;
+}

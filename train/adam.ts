@@ -10,12 +10,15 @@
  * ```
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { float32View } from "../models/backend.ts";
 
 export interface AdamOptions {
   lr: number;
   beta1: number;
   beta2?: number;
   epsilon?: number;
+  /** Update in the backend's memory where possible (default true); false uses tfjs ops. */
+  inPlace?: boolean;
 }
 
 export class Adam {
@@ -28,6 +31,7 @@ export class Adam {
   readonly #beta1: number;
   readonly #beta2: number;
   readonly #epsilon: number;
+  readonly #inPlace: boolean;
 
   constructor(vars: tf.Variable[], options: AdamOptions) {
     this.vars = vars;
@@ -37,6 +41,7 @@ export class Adam {
     this.#beta1 = options.beta1;
     this.#beta2 = options.beta2 ?? 0.999;
     this.#epsilon = options.epsilon ?? 1e-8;
+    this.#inPlace = options.inPlace ?? true;
   }
 
   /** One update with `grads[i]` the gradient of `vars[i]`. */
@@ -45,15 +50,44 @@ export class Adam {
     // Bias corrections in float64 from the step count: exact on resume.
     const stepSize = this.#lr / (1 - this.#beta1 ** this.t);
     const sqrtCorrection2 = Math.sqrt(1 - this.#beta2 ** this.t);
+    grads.forEach((g, i) => {
+      if (!(this.#inPlace && this.#applyInPlace(i, g, stepSize, sqrtCorrection2))) {
+        this.#applyWithOps(i, g, stepSize, sqrtCorrection2);
+      }
+    });
+  }
+
+  /**
+   * The update as one JavaScript loop over the backend's memory: the moments are updated in
+   * place and the new weights are written to a fresh tensor (never in place: the wasm matMul
+   * caches packed weights by tensor id). Replaces ~13 kernel launches per variable; measured
+   * in bench/. Returns false when the backend exposes no memory views.
+   */
+  #applyInPlace(i: number, grad: tf.Tensor, stepSize: number, sqrtCorrection2: number): boolean {
+    const m = float32View(this.m[i]), v = float32View(this.v[i]);
+    const g = float32View(grad), w = float32View(this.vars[i]);
+    if (!m || !v || !g || !w) return false;
+    const b1 = this.#beta1, b2 = this.#beta2, eps = this.#epsilon;
+    const next = new Float32Array(w.length);
+    for (let j = 0; j < w.length; j++) {
+      const gj = g[j];
+      const mj = m[j] = b1 * m[j] + (1 - b1) * gj;
+      const vj = v[j] = b2 * v[j] + (1 - b2) * gj * gj;
+      next[j] = w[j] - stepSize * mj / (Math.sqrt(vj) / sqrtCorrection2 + eps);
+    }
+    tf.tidy(() => this.vars[i].assign(tf.tensor(next, this.vars[i].shape)));
+    return true;
+  }
+
+  /** The same update with tfjs ops, for backends without memory views. */
+  #applyWithOps(i: number, g: tf.Tensor, stepSize: number, sqrtCorrection2: number): void {
     tf.tidy(() => {
-      grads.forEach((g, i) => {
-        const m = tf.add(tf.mul(this.m[i], this.#beta1), tf.mul(g, 1 - this.#beta1));
-        const v = tf.add(tf.mul(this.v[i], this.#beta2), tf.mul(tf.square(g), 1 - this.#beta2));
-        this.m[i].assign(m);
-        this.v[i].assign(v);
-        const denom = tf.add(tf.div(tf.sqrt(v), sqrtCorrection2), this.#epsilon);
-        this.vars[i].assign(tf.sub(this.vars[i], tf.mul(tf.div(m, denom), stepSize)));
-      });
+      const m = tf.add(tf.mul(this.m[i], this.#beta1), tf.mul(g, 1 - this.#beta1));
+      const v = tf.add(tf.mul(this.v[i], this.#beta2), tf.mul(tf.square(g), 1 - this.#beta2));
+      this.m[i].assign(m);
+      this.v[i].assign(v);
+      const denom = tf.add(tf.div(tf.sqrt(v), sqrtCorrection2), this.#epsilon);
+      this.vars[i].assign(tf.sub(this.vars[i], tf.mul(tf.div(m, denom), stepSize)));
     });
   }
 

@@ -182,7 +182,7 @@ export const FLAGS: Record<string, FlagSpec> = {
 /** The defaults; `out` is derived from the dataset when not given. */
 export const DEFAULTS: Omit<TrainConfig, "out"> = {
   dataset: "mnist",
-  steps: 30_000,
+  steps: 50_000,
   batch: 64,
   latent: 100,
   gHidden: [256, 256],
