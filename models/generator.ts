@@ -89,9 +89,18 @@ export function generate(
   seed: number,
   n: number,
 ): Float32Array {
+  return predictLatents(model, latentBatch(seed, n, latentSize), n, latentSize);
+}
+
+/** Runs the generator (dropout off) on `n` latent rows given row-major. */
+export function predictLatents(
+  model: tfl.LayersModel,
+  latents: Float32Array,
+  n: number,
+  latentSize: number,
+): Float32Array {
   return tf.tidy(() => {
-    const z = tf.tensor2d(latentBatch(seed, n, latentSize), [n, latentSize]);
-    const out = model.predict(z) as tf.Tensor;
+    const out = model.predict(tf.tensor2d(latents, [n, latentSize])) as tf.Tensor;
     return out.dataSync() as Float32Array;
   });
 }

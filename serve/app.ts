@@ -16,6 +16,7 @@ import { endTime, startTime, timing } from "hono/timing";
 import { type ApiError, PAGE_PARAMS, parseQuery, SAMPLE_PARAMS } from "./params.ts";
 import { openApiDocument, ROUTES } from "./routes.ts";
 import type { Sampler } from "./sampler.ts";
+import { QueueFullError, type QueueOptions, SampleQueue } from "./queue.ts";
 import { renderPage } from "./page.ts";
 
 /** The model as the server sees it: ready to sample, or failed with a reason. */
@@ -23,8 +24,14 @@ export type ModelState = { ready: true; sampler: Sampler } | { ready: false; rea
 
 const IMMUTABLE = "public, max-age=31536000, immutable";
 
-export function createApp(state: ModelState): Hono {
+export interface AppOptions {
+  /** Bounds on queued generation work (see serve/queue.ts). */
+  queue?: Partial<QueueOptions>;
+}
+
+export function createApp(state: ModelState, options: AppOptions = {}): Hono {
   const app = new Hono();
+  const queue = state.ready ? new SampleQueue(state.sampler, options.queue) : undefined;
   const openApi = JSON.stringify(openApiDocument());
 
   app.use(requestId());
@@ -60,7 +67,7 @@ export function createApp(state: ModelState): Hono {
   const unavailable = (c: Context) =>
     state.ready ? undefined : error(c, 503, "model_unavailable", state.reason);
 
-  app.get("/sample", (c) => {
+  app.get("/sample", async (c) => {
     const url = new URL(c.req.url);
     const q = parseQuery(url, SAMPLE_PARAMS);
     if (!q.ok) return error(c, 400, q.error.error, q.error.detail);
@@ -98,9 +105,19 @@ export function createApp(state: ModelState): Hono {
       headers["Cache-Control"] = "no-store";
     }
 
-    startTime(c, "predict");
-    const values = sampler.generate(seed, n);
-    endTime(c, "predict");
+    // Queue wait plus the (possibly batched) predict.
+    startTime(c, "generate");
+    let values: Float32Array;
+    try {
+      values = await queue!.submit(seed, n);
+    } catch (err) {
+      if (!(err instanceof QueueFullError)) throw err;
+      return error(c, 503, "busy", `the server is busy: ${err.message}; retry in a second`, {
+        "Retry-After": "1",
+      });
+    } finally {
+      endTime(c, "generate");
+    }
     startTime(c, "encode");
     const body = format === "png"
       ? sampler.png(seed, n, scale, values)

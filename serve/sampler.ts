@@ -7,7 +7,7 @@
  * const body = sampler.json(42, 4); // '{"model":"mnist@…","seed":42,"n":4,…}'
  * ```
  */
-import { generate, type LoadedGenerator } from "../models/generator.ts";
+import { generate, type LoadedGenerator, predictLatents } from "../models/generator.ts";
 import { encodePng, imageGrid, toPixels } from "../models/image.ts";
 
 /** The JSON body of GET /sample. */
@@ -29,14 +29,15 @@ export interface SampleBody {
 export class Sampler {
   readonly id: string;
   readonly isImage: boolean;
+  /** Values in one sample (e.g. 784). */
+  readonly sampleSize: number;
   readonly #loaded: LoadedGenerator;
-  readonly #size: number;
 
   constructor(loaded: LoadedGenerator) {
     this.#loaded = loaded;
     this.id = loaded.id;
     const { outputShape, outputRange } = loaded.metadata;
-    this.#size = outputShape.reduce((a, b) => a * b, 1);
+    this.sampleSize = outputShape.reduce((a, b) => a * b, 1);
     this.isImage = outputShape.length === 2 && outputRange?.[0] === -1 && outputRange?.[1] === 1;
   }
 
@@ -49,8 +50,13 @@ export class Sampler {
     return generate(this.#loaded.model, this.#loaded.metadata.latent.size, seed, n);
   }
 
+  /** Raw generator output for `n` latent rows given row-major. */
+  predict(latents: Float32Array, n: number): Float32Array {
+    return predictLatents(this.#loaded.model, latents, n, this.#loaded.metadata.latent.size);
+  }
+
   json(seed: number, n: number, values = this.generate(seed, n)): string {
-    const size = this.#size;
+    const size = this.sampleSize;
     const flat = this.isImage ? toPixels(values) : values;
     const samples: number[][] = [];
     for (let i = 0; i < n; i++) samples.push(Array.from(flat.subarray(i * size, (i + 1) * size)));

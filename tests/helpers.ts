@@ -50,3 +50,16 @@ export async function runDeno(
   const decoder = new TextDecoder();
   return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
 }
+
+/** Trains a small MNIST generator into `out` (about half a second) for serving tests. */
+export async function trainTinyModel(
+  out: string,
+  overrides: Partial<TrainConfig> = {},
+): Promise<void> {
+  const { runTraining } = await import("../train/loop.ts");
+  await runTraining(
+    smallConfig(out, { steps: 20, latent: 16, gHidden: [64], dHidden: [64], ...overrides }),
+    new Set(),
+    { printer: quietPrinter().printer, handleSignals: false },
+  );
+}

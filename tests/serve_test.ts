@@ -4,25 +4,17 @@ import { initBackend } from "../models/backend.ts";
 import { loadGenerator, ModelLoadError } from "../models/generator.ts";
 import { decodePng, toPixels } from "../models/image.ts";
 import { latentBatch } from "../models/random.ts";
-import { runTraining } from "../train/loop.ts";
 import { createApp } from "../serve/app.ts";
 import { Sampler } from "../serve/sampler.ts";
 import { SAMPLE_LIMITS } from "../serve/params.ts";
-import { quietPrinter, smallConfig } from "./helpers.ts";
+import { trainTinyModel } from "./helpers.ts";
 
 await initBackend("wasm");
 
 const ROOT = new URL("..", import.meta.url).pathname;
 // A small trained fixture, under models/ so the server's --allow-read=. reaches it.
 const FIXTURE = `models/test-tmp-serve-${crypto.randomUUID().slice(0, 8)}`;
-await runTraining(
-  smallConfig(`${ROOT}/${FIXTURE}`, { steps: 20, latent: 16, gHidden: [64], dHidden: [64] }),
-  new Set(),
-  {
-    printer: quietPrinter().printer,
-    handleSignals: false,
-  },
-);
+await trainTinyModel(`${ROOT}/${FIXTURE}`);
 const loaded = await loadGenerator(`${ROOT}/${FIXTURE}`);
 const sampler = new Sampler(loaded);
 const app = createApp({ ready: true, sampler });
@@ -247,7 +239,7 @@ Deno.test("every response carries CORS, security, request-id and timing headers"
   assert.equal(res.headers.get("Access-Control-Allow-Origin"), "*");
   assert.equal(res.headers.get("X-Content-Type-Options"), "nosniff");
   assert.match(res.headers.get("X-Request-Id")!, /^[0-9a-f-]{36}$/);
-  assert.match(res.headers.get("Server-Timing")!, /predict;dur=[\d.]+/);
+  assert.match(res.headers.get("Server-Timing")!, /generate;dur=[\d.]+/);
   const preflight = await app.request("/sample", {
     method: "OPTIONS",
     headers: { Origin: "https://example.org", "Access-Control-Request-Method": "GET" },

@@ -1,0 +1,378 @@
+/**
+ * `deno task bench`: training speed (edgegan's loop, the plain tfjs loop, the CPU backend and
+ * the PyTorch peer), the WASM GEMM roofline, and serving speed, cold start and memory. Prints one
+ * table and writes it, with the machine and versions, to bench/RESULTS.md.
+ *
+ * Every load test targets 127.0.0.1 only and is bounded in requests and seconds.
+ */
+import { parseArgs } from "node:util";
+import * as tf from "@tensorflow/tfjs-core";
+import { DEFAULTS } from "../train/config.ts";
+import { mnistDir } from "../train/data.ts";
+import { type LoadResult, loadWithDeno, loadWithWrk } from "./load.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const { values: flags } = parseArgs({
+  args: Deno.args,
+  options: {
+    quick: { type: "boolean", default: false },
+    out: { type: "string", default: "bench/RESULTS.md" },
+  },
+});
+const QUICK = flags.quick;
+
+interface Row {
+  group: string;
+  what: string;
+  value: string;
+  note?: string;
+}
+const rows: Row[] = [];
+const add = (group: string, what: string, value: string, note = "") => {
+  rows.push({ group, what, value, note });
+  console.log(`${group.padEnd(9)} ${what.padEnd(46)} ${value.padEnd(16)} ${note}`);
+};
+
+async function runJson(
+  cmd: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<Record<string, unknown>> {
+  const out = await new Deno.Command(cmd, {
+    args,
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+    env,
+  }).output();
+  const text = new TextDecoder().decode(out.stdout).trim().split("\n").pop() ?? "";
+  if (!out.success) {
+    throw new Error(
+      `${cmd} ${args.join(" ")} failed: ${new TextDecoder().decode(out.stderr).slice(0, 400)}`,
+    );
+  }
+  return JSON.parse(text);
+}
+
+const deno = Deno.execPath();
+const denoRun = (file: string, ...args: string[]) =>
+  runJson(deno, ["run", "--allow-read=.", file, ...args]);
+
+/** Useful FLOPs of one edgegan training step (forward, and only the gradients it needs). */
+function stepFlops(): number {
+  const b = DEFAULTS.batch;
+  const g = [DEFAULTS.latent, ...DEFAULTS.gHidden, 784];
+  const d = [784, ...DEFAULTS.dHidden, 1];
+  const macs = (dims: number[], from = 0) =>
+    dims.slice(from, -1).reduce((s, n, i) => s + n * dims[from + i + 1], 0);
+  const gFwd = 2 * b * macs(g), dFwd = 2 * b * macs(d);
+  const dStep = 2 * dFwd + 2 * dFwd + 2 * 2 * b * macs(d, 1); // fwd + dW on 2B rows, dX of hidden layers
+  const gStep = dFwd + dFwd + gFwd + 2 * b * macs(g, 1); // D fwd, D dX, G dW, G dX of hidden layers
+  return gFwd + dStep + gStep;
+}
+
+async function machine(): Promise<string[]> {
+  const cpuinfo = await Deno.readTextFile("/proc/cpuinfo").catch(() => "");
+  const model = cpuinfo.match(/model name\s*:\s*(.*)/)?.[1] ?? "unknown CPU";
+  const memKb = Number(
+    (await Deno.readTextFile("/proc/meminfo").catch(() => "")).match(/MemTotal:\s+(\d+)/)?.[1] ?? 0,
+  );
+  return [
+    `- Machine: ${model}, ${navigator.hardwareConcurrency} cores, ${
+      (memKb / 1024 / 1024).toFixed(0)
+    } GiB, ${Deno.build.os} ${Deno.build.arch}`,
+    `- Deno ${Deno.version.deno} (V8 ${Deno.version.v8}), tfjs ${tf.version_core}`,
+    `- Date: ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC${
+      QUICK ? " (quick run: fewer steps and requests)" : ""
+    }`,
+  ];
+}
+
+// ---- Training ----------------------------------------------------------------------------
+async function trainingBench() {
+  const probe = await denoRun("bench/gemm_probe.ts") as {
+    plainGflops: number;
+    stockTransposedGflops: number;
+  };
+  const flops = stepFlops();
+  const roofline = (probe.plainGflops * 1e9) / flops;
+  add("gemm", "WASM matMul, plain (step's shapes)", `${probe.plainGflops.toFixed(1)} GFLOP/s`);
+  add(
+    "gemm",
+    "WASM matMul, transposeB, stock kernel",
+    `${probe.stockTransposedGflops.toFixed(1)} GFLOP/s`,
+  );
+  add(
+    "gemm",
+    "roofline for one step",
+    `${roofline.toFixed(1)} steps/s`,
+    `${(flops / 1e6).toFixed(0)} MFLOP/step at the plain rate`,
+  );
+
+  const steps = (n: number) => String(QUICK ? Math.ceil(n / 4) : n);
+  const wasm = await denoRun("bench/train_bench.ts", "--loop", "edgegan", "--steps", steps(600));
+  const stockFix = await denoRun("bench/train_bench.ts", "--loop", "stock", "--steps", steps(200));
+  const stock = await denoRun(
+    "bench/train_bench.ts",
+    "--loop",
+    "stock",
+    "--no-fix",
+    "--steps",
+    steps(60),
+  );
+  const cpu = await denoRun(
+    "bench/train_bench.ts",
+    "--backend",
+    "cpu",
+    "--loop",
+    "edgegan",
+    "--steps",
+    steps(40),
+  );
+  const sps = (r: Record<string, unknown>) => r.stepsPerS as number;
+  add(
+    "train",
+    "edgegan loop, WASM SIMD",
+    `${sps(wasm).toFixed(1)} steps/s`,
+    `${((sps(wasm) * flops) / 1e9).toFixed(1)} GFLOP/s achieved, ${
+      (100 * sps(wasm) / roofline).toFixed(0)
+    }% of roofline`,
+  );
+  add(
+    "train",
+    "plain tfjs loop, WASM + transposed-matMul fix",
+    `${sps(stockFix).toFixed(1)} steps/s`,
+  );
+  add("train", "plain tfjs loop, WASM stock kernels (before)", `${sps(stock).toFixed(1)} steps/s`);
+  add("train", "edgegan loop, tfjs CPU backend", `${sps(cpu).toFixed(1)} steps/s`);
+
+  const python = await findTorch();
+  if (python) {
+    const torch = await runJson(python, ["bench/torch_gan.py", mnistDir(), steps(200)]);
+    add(
+      "train",
+      `PyTorch ${torch.torch} CPU (${torch.threads} thread${torch.threads === 1 ? "" : "s"})`,
+      `${sps(torch).toFixed(1)} steps/s`,
+      `edgegan WASM is ${(sps(wasm) / sps(torch)).toFixed(2)}x`,
+    );
+  } else {
+    add(
+      "train",
+      "PyTorch CPU",
+      "skipped",
+      "no python3 with torch here (Debian: apt-get install python3-torch)",
+    );
+  }
+}
+
+async function findTorch(): Promise<string | undefined> {
+  for (const python of ["python3", "/usr/bin/python3"]) {
+    try {
+      const out = await new Deno.Command(python, {
+        args: ["-c", "import torch"],
+        stdout: "null",
+        stderr: "null",
+      }).output();
+      if (out.success) return python;
+    } catch {
+      // not installed
+    }
+  }
+  return undefined;
+}
+
+// ---- Serving -----------------------------------------------------------------------------
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+const SERVE_ARGS = [
+  "run",
+  "--allow-net",
+  "--allow-read=.",
+  "--allow-env=PORT",
+  "serve/main.ts",
+  "--host",
+  "127.0.0.1",
+];
+const BARE_ARGS = [
+  "run",
+  "--allow-net",
+  "--allow-read=.",
+  "--allow-env=PORT",
+  "bench/bare_hono.ts",
+];
+
+function spawn(args: string[], port: number): Deno.ChildProcess {
+  return new Deno.Command(deno, {
+    args,
+    cwd: ROOT,
+    env: { PORT: String(port) },
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+}
+
+/** Milliseconds from spawning `args` to the first 200 from `path`. */
+async function coldStartMs(args: string[], path: string): Promise<number> {
+  const port = freePort();
+  const start = performance.now();
+  const child = spawn(args, port);
+  try {
+    while (performance.now() - start < 30_000) {
+      try {
+        const res = await fetch(`http://127.0.0.1:${port}${path}`);
+        await res.arrayBuffer();
+        if (res.status === 200) return performance.now() - start;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    throw new Error(`no 200 from ${path} within 30 s`);
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+  }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+async function rssKb(pid: number): Promise<number> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  return Number(status.match(/VmRSS:\s+(\d+)/)?.[1] ?? NaN);
+}
+
+async function load(url: string, connections: number): Promise<LoadResult> {
+  const seconds = QUICK ? 3 : 10;
+  return (await loadWithWrk(url, { connections, seconds })) ??
+    await loadWithDeno([url], { connections, seconds, requests: QUICK ? 5_000 : 50_000 });
+}
+
+async function servingBench() {
+  const port = freePort();
+  const child = spawn(SERVE_ARGS, port);
+  const base = `http://127.0.0.1:${port}`;
+  try {
+    let health = "no answer";
+    for (let i = 0; i < 300 && health !== "200"; i++) {
+      try {
+        const res = await fetch(`${base}/healthz`);
+        health = `${res.status} ${await res.text()}`.startsWith("200") ? "200" : `${res.status}`;
+      } catch {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+    if (health !== "200") {
+      throw new Error(
+        `the server did not become healthy (/healthz: ${health}); is models/mnist there?`,
+      );
+    }
+    // Memory: RSS after 1,000 and after 10,000 sample requests.
+    const warm = await loadWithDeno([`${base}/sample`], {
+      connections: 16,
+      requests: 1_000,
+      seconds: 60,
+    });
+    const rss1k = await rssKb(child.pid);
+    await loadWithDeno([`${base}/sample`, `${base}/sample?n=4&format=png`], {
+      connections: 16,
+      requests: 9_000,
+      seconds: 120,
+    });
+    const rss10k = await rssKb(child.pid);
+    const errors = Object.entries(warm.statuses).filter(([s]) => s !== "200");
+
+    const health = await load(`${base}/healthz`, 32);
+    const sample = await load(`${base}/sample?n=1`, 32);
+    const png = await load(`${base}/sample?n=64&format=png`, 8);
+    add(
+      "serve",
+      "GET /healthz",
+      `${health.perSecond.toFixed(0)} req/s`,
+      `p50 ${health.p50Ms.toFixed(2)} ms, p99 ${
+        health.p99Ms.toFixed(2)
+      } ms (${health.tool}, 32 connections)`,
+    );
+    add(
+      "serve",
+      "GET /sample?n=1 (JSON)",
+      `${sample.perSecond.toFixed(0)} req/s`,
+      `p50 ${sample.p50Ms.toFixed(2)} ms, p99 ${sample.p99Ms.toFixed(2)} ms; ${
+        (sample.perSecond / health.perSecond).toFixed(2)
+      }x of /healthz`,
+    );
+    add(
+      "serve",
+      "GET /sample?n=64&format=png",
+      `${(png.perSecond * 64).toFixed(0)} samples/s`,
+      `${png.perSecond.toFixed(0)} req/s, p50 ${png.p50Ms.toFixed(2)} ms, p99 ${
+        png.p99Ms.toFixed(2)
+      } ms (8 connections)`,
+    );
+    add(
+      "serve",
+      "RSS after 1,000 / 10,000 requests",
+      `${(rss1k / 1024).toFixed(1)} / ${(rss10k / 1024).toFixed(1)} MiB`,
+      `${(100 * (rss10k - rss1k) / rss1k).toFixed(1)}% growth${
+        errors.length ? `; non-200: ${JSON.stringify(errors)}` : ""
+      }`,
+    );
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+  }
+
+  const runs = QUICK ? 3 : 7;
+  const ours: number[] = [], bare: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    ours.push(await coldStartMs(SERVE_ARGS, "/sample?seed=1"));
+    bare.push(await coldStartMs(BARE_ARGS, "/"));
+  }
+  add(
+    "start",
+    "spawn to first 200: edgegan GET /sample",
+    `${median(ours).toFixed(0)} ms`,
+    `median of ${runs}`,
+  );
+  add(
+    "start",
+    'spawn to first 200: bare Hono "ok"',
+    `${median(bare).toFixed(0)} ms`,
+    `edgegan is ${(median(ours) / median(bare)).toFixed(2)}x`,
+  );
+}
+
+const header = await machine();
+console.log(header.join("\n"));
+const started = performance.now();
+await trainingBench();
+await servingBench();
+
+const table = [
+  "| group | measurement | result | notes |",
+  "|---|---|---|---|",
+  ...rows.map((r) => `| ${r.group} | ${r.what} | ${r.value} | ${r.note ?? ""} |`),
+].join("\n");
+const report = `# Benchmark results
+
+Produced by \`deno task bench\` (${
+  ((performance.now() - started) / 1000).toFixed(0)
+} s). Default net and batch
+(G ${DEFAULTS.latent}-${DEFAULTS.gHidden.join("-")}-784, D 784-${
+  DEFAULTS.dHidden.join("-")
+}-1, dropout 0.5 in both,
+batch ${DEFAULTS.batch}, Adam). Load tests run on 127.0.0.1 with the server and the client sharing the machine.
+
+${header.join("\n")}
+
+${table}
+`;
+await Deno.writeTextFile(`${ROOT}/${flags.out}`, report);
+console.log(`\nwritten to ${flags.out}`);

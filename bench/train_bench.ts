@@ -1,0 +1,100 @@
+/**
+ * One training-speed measurement, printed as a JSON line (run by bench/main.ts, one process per
+ * backend since tfjs keeps one backend per process).
+ *
+ *   deno run --allow-read=. bench/train_bench.ts --backend wasm --loop edgegan --steps 300
+ *
+ * Loops: "edgegan" is the trainer's own step (train/gan.ts); "stock" is the plain tfjs way
+ * (layers' apply with training: true, autodiff, tf.train.adam), for before/after comparison;
+ * with --no-fix the wasm transposed-matMul fix is off too.
+ */
+import { parseArgs } from "node:util";
+import * as tf from "@tensorflow/tfjs-core";
+import * as tfl from "@tensorflow/tfjs-layers";
+import { type BackendName, initBackend, setFastTransposedMatMul } from "../models/backend.ts";
+import { DEFAULTS } from "../train/config.ts";
+import { loadMnist } from "../train/data.ts";
+import { Gan, RealData } from "../train/gan.ts";
+import { buildDiscriminator, buildGenerator } from "../train/nets.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    backend: { type: "string", default: "wasm" },
+    loop: { type: "string", default: "edgegan" },
+    steps: { type: "string", default: "300" },
+    "no-fix": { type: "boolean", default: false },
+  },
+});
+const backend = values.backend as BackendName;
+const steps = Number(values.steps);
+await initBackend(backend);
+if (values["no-fix"]) setFastTransposedMatMul(false);
+
+const config = { ...DEFAULTS, out: "unused" };
+const data = new RealData(config, await loadMnist("train"));
+const step = values.loop === "stock" ? stockLoop() : edgeganLoop();
+const warmup = Math.min(20, Math.ceil(steps / 10));
+for (let s = 0; s < warmup; s++) step(s);
+const start = performance.now();
+for (let s = warmup; s < warmup + steps; s++) step(s);
+const seconds = (performance.now() - start) / 1000;
+console.log(
+  JSON.stringify({
+    backend,
+    loop: values.loop,
+    fix: !values["no-fix"],
+    steps,
+    stepsPerS: steps / seconds,
+  }),
+);
+
+function edgeganLoop(): (s: number) => void {
+  const gan = new Gan(config, data);
+  return (s) => gan.step(s);
+}
+
+function stockLoop(): (s: number) => void {
+  const g = buildGenerator({
+    inDim: 100,
+    hidden: [256, 256],
+    dropout: 0.5,
+    outDim: 784,
+    outActivation: "tanh",
+    seed: 1,
+  });
+  const d = buildDiscriminator({
+    inDim: 784,
+    hidden: [256, 256],
+    dropout: 0.5,
+    outDim: 1,
+    outActivation: "linear",
+    seed: 1,
+  });
+  const gOpt = tf.train.adam(2e-4, 0.5);
+  const dOpt = tf.train.adam(2e-4, 0.5);
+  const gVars = g.trainableWeights.map((w) => w.read() as tf.Variable);
+  const dVars = d.trainableWeights.map((w) => w.read() as tf.Variable);
+  const train = (m: tfl.LayersModel, x: tf.Tensor) => m.apply(x, { training: true }) as tf.Tensor;
+  return (s) =>
+    tf.tidy(() => {
+      const real = tf.tensor2d(data.batch(s), [64, 784]);
+      const z = tf.randomNormal([64, 100]);
+      dOpt.minimize(
+        () => {
+          const fake = train(g, z);
+          return tf.add(
+            tf.mean(tf.softplus(tf.neg(train(d, real)))),
+            tf.mean(tf.softplus(train(d, fake))),
+          ) as tf.Scalar;
+        },
+        false,
+        dVars,
+      );
+      gOpt.minimize(
+        () => tf.mean(tf.softplus(tf.neg(train(d, train(g, z))))) as tf.Scalar,
+        false,
+        gVars,
+      );
+    });
+}

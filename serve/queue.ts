@@ -1,0 +1,114 @@
+/**
+ * A bounded queue of pending generations that batches concurrent requests into one `predict`.
+ *
+ * Generation is synchronous, so without a queue every request would run in turn while others
+ * wait unseen in the socket backlog. Here a request joins the queue (or is refused at once when
+ * `maxPendingSamples` are already waiting: the caller answers 503 with Retry-After), and a
+ * drain on the next macrotask runs everything queued as one batch. Each output row depends only
+ * on its own latent row, so a sample is the same whether it was generated alone or batched
+ * (tests/queue_test.ts checks this bit for bit).
+ *
+ * ```ts
+ * const queue = new SampleQueue(sampler, { maxPendingSamples: 1024, maxBatchSamples: 256 });
+ * const values = await queue.submit(42, 4);
+ * ```
+ */
+import { latentBatch } from "../models/random.ts";
+import type { Sampler } from "./sampler.ts";
+
+export interface QueueOptions {
+  /** Samples that may wait at once; beyond this `submit` throws `QueueFullError`. */
+  maxPendingSamples: number;
+  /** Most samples in one batched predict. */
+  maxBatchSamples: number;
+}
+
+export const QUEUE_DEFAULTS: QueueOptions = { maxPendingSamples: 1024, maxBatchSamples: 256 };
+
+export class QueueFullError extends Error {
+  override name = "QueueFullError";
+}
+
+interface Job {
+  seed: number;
+  n: number;
+  resolve: (values: Float32Array) => void;
+  reject: (err: unknown) => void;
+}
+
+export class SampleQueue {
+  readonly #sampler: Sampler;
+  readonly #options: QueueOptions;
+  #jobs: Job[] = [];
+  #pendingSamples = 0;
+  #scheduled = false;
+  /** Batches run so far (for tests and metrics). */
+  batches = 0;
+
+  constructor(sampler: Sampler, options: Partial<QueueOptions> = {}) {
+    this.#sampler = sampler;
+    this.#options = { ...QUEUE_DEFAULTS, ...options };
+  }
+
+  get pendingSamples(): number {
+    return this.#pendingSamples;
+  }
+
+  /** The generator's output for (seed, n), possibly computed in a batch with others. */
+  submit(seed: number, n: number): Promise<Float32Array> {
+    if (this.#pendingSamples + n > this.#options.maxPendingSamples) {
+      return Promise.reject(
+        new QueueFullError(
+          `${this.#pendingSamples} samples are already queued (limit ${this.#options.maxPendingSamples})`,
+        ),
+      );
+    }
+    this.#pendingSamples += n;
+    return new Promise((resolve, reject) => {
+      this.#jobs.push({ seed, n, resolve, reject });
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        setTimeout(() => this.#drain(), 0);
+      }
+    });
+  }
+
+  #drain(): void {
+    this.#scheduled = false;
+    const batch: Job[] = [];
+    let total = 0;
+    while (
+      this.#jobs.length &&
+      (batch.length === 0 || total + this.#jobs[0].n <= this.#options.maxBatchSamples)
+    ) {
+      const job = this.#jobs.shift()!;
+      batch.push(job);
+      total += job.n;
+    }
+    if (this.#jobs.length) {
+      this.#scheduled = true;
+      setTimeout(() => this.#drain(), 0);
+    }
+    const latentSize = this.#sampler.metadata.latent.size;
+    const sampleSize = this.#sampler.sampleSize;
+    try {
+      const latents = new Float32Array(total * latentSize);
+      let row = 0;
+      for (const job of batch) {
+        latents.set(latentBatch(job.seed, job.n, latentSize), row * latentSize);
+        row += job.n;
+      }
+      const out = this.#sampler.predict(latents, total);
+      this.batches += 1;
+      row = 0;
+      for (const job of batch) {
+        job.resolve(out.slice(row * sampleSize, (row + job.n) * sampleSize));
+        row += job.n;
+      }
+    } catch (err) {
+      for (const job of batch) job.reject(err);
+    } finally {
+      this.#pendingSamples -= total;
+    }
+  }
+}
