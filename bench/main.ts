@@ -270,9 +270,9 @@ async function servingBench() {
         await new Promise((r) => setTimeout(r, 20));
       }
     }
-    if (health !== "200") {
+    if (status !== "200") {
       throw new Error(
-        `the server did not become healthy (/healthz: ${health}); is models/mnist there?`,
+        `the server did not become healthy (/healthz: ${status}); is models/mnist there?`,
       );
     }
     // Memory: RSS after 1,000 and after 10,000 sample requests.
