@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { DEFAULTS, FLAGS, helpText, parseTrainArgs, UsageError } from "../train/config.ts";
-import { runDeno } from "./helpers.ts";
+import { runDeno, taskArgs } from "./helpers.ts";
 
-const TRAIN = ["run", "--allow-read=.", "--allow-write=models", "train/main.ts"];
+const TRAIN = taskArgs("train");
 
 Deno.test("no flags give the documented defaults, with --out derived from the dataset", () => {
   const { config, explicit } = parseTrainArgs([]);

@@ -63,3 +63,11 @@ export async function trainTinyModel(
     { printer: quietPrinter().printer, handleSignals: false },
   );
 }
+
+/** The `deno` arguments of a task in deno.json, so tests run exactly what users run. */
+export function taskArgs(name: string): string[] {
+  const config = JSON.parse(Deno.readTextFileSync(new URL("../deno.json", import.meta.url)));
+  const [deno, ...args] = (config.tasks[name] as string).split(" ");
+  if (deno !== "deno") throw new Error(`task ${name} does not start with deno`);
+  return args;
+}

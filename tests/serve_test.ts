@@ -7,7 +7,7 @@ import { latentBatch } from "../models/random.ts";
 import { createApp } from "../serve/app.ts";
 import { Sampler } from "../serve/sampler.ts";
 import { SAMPLE_LIMITS } from "../serve/params.ts";
-import { trainTinyModel } from "./helpers.ts";
+import { taskArgs, trainTinyModel } from "./helpers.ts";
 
 await initBackend("wasm");
 
@@ -323,8 +323,7 @@ function freePort(): number {
 /** Starts `deno task serve`'s exact command line (least privilege) on a free port. */
 async function startServer(model: string) {
   const port = freePort();
-  const task = JSON.parse(await Deno.readTextFile(`${ROOT}/deno.json`)).tasks.serve as string;
-  const args = task.split(" ").slice(1);
+  const args = taskArgs("serve");
   assert.deepEqual(args, [
     "run",
     "--allow-net",

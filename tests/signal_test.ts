@@ -2,12 +2,12 @@ import assert from "node:assert/strict";
 import { initBackend } from "../models/backend.ts";
 import { runTraining } from "../train/loop.ts";
 import { loadCheckpoint } from "../train/checkpoint.ts";
-import { quietPrinter, runDeno, smallConfig } from "./helpers.ts";
+import { quietPrinter, runDeno, smallConfig, taskArgs } from "./helpers.ts";
 
 await initBackend("wasm");
 
 const ROOT = new URL("..", import.meta.url).pathname;
-const TRAIN = ["run", "--allow-read=.", "--allow-write=models", "train/main.ts"];
+const TRAIN = taskArgs("train");
 const SMALL = [
   "--dataset",
   "ring8",

@@ -2,6 +2,7 @@
  * The training run: set-up, the step loop with progress, samples, metrics and checkpoints,
  * signal handling, and the saved generator at the end.
  */
+import { statfsSync } from "node:fs";
 import { basename } from "node:path";
 import { type BackendInfo, initBackend } from "../models/backend.ts";
 import { generate, type GeneratorMetadata, saveGenerator } from "../models/generator.ts";
@@ -62,6 +63,7 @@ export async function runTraining(
     );
   }
 
+  checkFreeSpace(out, config);
   const backend = await initBackend(config.backend);
   printer.line(describeConfig(config));
   printer.line(
@@ -96,16 +98,17 @@ export async function runTraining(
     const started = performance.now();
     const wallTime = () => priorWallTimeS + (performance.now() - started) / 1000;
     const writeCheckpoint = (step: number) =>
-      saveCheckpoint(out, {
-        step,
-        wallTimeS: wallTime(),
-        config,
-        rng: {
-          algorithm: `${LATENT_SAMPLER}; every draw seeded by (seed, step, purpose)`,
-          seed: config.seed,
+      writing(`the checkpoint ${checkpointPath(out)}`, () =>
+        saveCheckpoint(out, {
           step,
-        },
-      }, gan.stateTensors());
+          wallTimeS: wallTime(),
+          config,
+          rng: {
+            algorithm: `${LATENT_SAMPLER}; every draw seeded by (seed, step, purpose)`,
+            seed: config.seed,
+            step,
+          },
+        }, gan.stateTensors()));
 
     let step = startStep;
     let lastGood = checkpoint ? startStep : undefined;
@@ -141,12 +144,13 @@ export async function runTraining(
             Object.entries(interval.sum).map(([k, v]) => [k, v / interval.steps]),
           ) as unknown as StepStats;
           printer.record({ step, steps: config.steps, stepsPerS, ...mean });
-          await appendMetrics(out, {
-            step,
-            wallTimeS: round(wallTime(), 2),
-            stepsPerS: round(stepsPerS, 2),
-            ...roundAll(mean),
-          });
+          await writing(`${out}/metrics.jsonl`, () =>
+            appendMetrics(out, {
+              step,
+              wallTimeS: round(wallTime(), 2),
+              stepsPerS: round(stepsPerS, 2),
+              ...roundAll(mean),
+            }));
           interval = { steps: 0, start: now, sum: { dLoss: 0, gLoss: 0, dReal: 0, dFake: 0 } };
         } else if (step % 10 === 0) {
           printer.update({ step, steps: config.steps, stepsPerS, ...stats });
@@ -181,19 +185,23 @@ export async function runTraining(
     if (config.checkpointEvery === 0 || step % config.checkpointEvery !== 0) {
       await writeCheckpoint(step);
     }
-    const metadata = await saveGenerator(out, gan.generator, {
-      name: basename(out),
-      dataset: config.dataset,
-      outputShape: config.dataset === "mnist" ? [28, 28] : [2],
-      outputRange: config.dataset === "mnist" ? [-1, 1] : null,
-      latentSize: config.latent,
-      dropout: { generator: config.gDropout, discriminator: config.dDropout },
-      hyperparameters: hyperparameters(config),
-      steps: step,
-      seed: config.seed,
-      wallTimeS: round(wallTime(), 1),
-      backend: backend.name,
-    });
+    const metadata = await writing(
+      `the generator in ${out}`,
+      () =>
+        saveGenerator(out, gan.generator, {
+          name: basename(out),
+          dataset: config.dataset,
+          outputShape: config.dataset === "mnist" ? [28, 28] : [2],
+          outputRange: config.dataset === "mnist" ? [-1, 1] : null,
+          latentSize: config.latent,
+          dropout: { generator: config.gDropout, discriminator: config.dDropout },
+          hyperparameters: hyperparameters(config),
+          steps: step,
+          seed: config.seed,
+          wallTimeS: round(wallTime(), 1),
+          backend: backend.name,
+        }),
+    );
     printer.line(
       `done: ${step} steps in ${
         formatDuration(wallTime())
@@ -208,14 +216,33 @@ export async function runTraining(
 
   async function writeSamples(gan: Gan, step: number): Promise<void> {
     const name = `${out}/samples/step-${String(step).padStart(7, "0")}.png`;
-    await Deno.mkdir(`${out}/samples`, { recursive: true });
+    await writing(`${out}/samples`, () => Deno.mkdir(`${out}/samples`, { recursive: true }));
     const png = config.dataset === "mnist"
       ? digitGridPng(generate(gan.generator, config.latent, config.seed, SAMPLE_GRID), SAMPLE_GRID)
       : scatterPng(
         generate(gan.generator, config.latent, config.seed, SCATTER_POINTS),
         MIXTURES[config.dataset],
       );
-    await writeFileAtomic(name, png);
+    await writing(name, () => writeFileAtomic(name, png));
+  }
+}
+
+/**
+ * Runs a write, turning a file-system failure (disk full, permissions) into a `TrainingError`
+ * that names what could not be written. Earlier files are intact: every write is atomic.
+ */
+async function writing<T>(what: string, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    const ioError = Object.values(Deno.errors).some((E) => err instanceof E) ||
+      typeof (err as { code?: unknown }).code === "string";
+    if (ioError) {
+      throw new TrainingError(
+        `cannot write ${what}: ${(err as Error).message}; earlier files are intact`,
+      );
+    }
+    throw err;
   }
 }
 
@@ -270,6 +297,38 @@ async function prepareOut(out: string): Promise<void> {
     await removeStaleTemps(`${out}/checkpoint`);
   } catch (err) {
     throw new TrainingError(`--out: cannot write to ${out} (${(err as Error).message})`);
+  }
+}
+
+/** Bytes a run writes at its peak: two checkpoints during a rename, two models, samples. */
+export function bytesNeeded(config: TrainConfig): number {
+  const outDim = config.dataset === "mnist" ? 784 : 2;
+  const params = (dims: number[]) =>
+    dims.slice(0, -1).reduce((s, n, i) => s + (n + 1) * dims[i + 1], 0);
+  const g = params([config.latent, ...config.gHidden, outDim]);
+  const d = params([outDim, ...config.dHidden, 1]);
+  const checkpoint = 4 * 3 * (g + d);
+  return 2 * checkpoint + 2 * 4 * g + 16 * 1024 * 1024;
+}
+
+/** Fails before training when the disk holding `out` cannot take the run's files. */
+function checkFreeSpace(out: string, config: TrainConfig): void {
+  let free: number;
+  try {
+    const fs = statfsSync(out);
+    free = fs.bavail * fs.bsize;
+  } catch {
+    return; // No statfs here (e.g. not permitted): the atomic writes still protect the files.
+  }
+  const needed = bytesNeeded(config);
+  if (free < needed) {
+    throw new TrainingError(
+      `--out: only ${
+        (free / 2 ** 20).toFixed(1)
+      } MiB free on the disk holding ${out}; this run needs about ${
+        (needed / 2 ** 20).toFixed(1)
+      } MiB`,
+    );
   }
 }
 
