@@ -7,6 +7,7 @@
  * const res = await app.request("/sample?n=4&seed=1");
  * ```
  */
+import * as tf from "@tensorflow/tfjs-core";
 import { type Context, Hono } from "hono";
 import { cors } from "hono/cors";
 import { methodNotAllowed } from "hono/method-not-allowed";
@@ -132,7 +133,8 @@ export function createApp(state: ModelState, options: AppOptions = {}): Hono {
     if (!q.ok) return error(c, 400, q.error.error, q.error.detail);
     if (!state.ready) return unavailable(c)!;
     c.header("Cache-Control", "no-store");
-    return c.json({ status: "ok", model: state.sampler.id });
+    // The live tensor count lets a soak test (and an operator) see a leak.
+    return c.json({ status: "ok", model: state.sampler.id, tensors: tf.memory().numTensors });
   });
 
   app.get("/model", (c) => {

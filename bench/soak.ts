@@ -1,0 +1,176 @@
+/**
+ * `deno task soak`: a bounded load test on loopback. Starts the server with the serve task's
+ * flags, warms it up, then sends a mix of good and hostile requests from many connections for a
+ * fixed time. Prints responses by status, latency percentiles, and the server's RSS and tfjs
+ * tensor count at start and end. Fails (exit 1) on any 5xx other than a deliberate 503, on
+ * tensor growth, or on RSS growth over 10%.
+ *
+ *   deno task soak [--seconds 30] [--connections 64] [--model models/mnist]
+ */
+import { parseArgs } from "node:util";
+import { percentile } from "./load.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+
+/** Good and hostile requests, cycled through by every connection. */
+export const SOAK_PATHS = [
+  "/sample",
+  "/sample?n=4&seed=1",
+  "/sample?n=16&format=png&scale=2",
+  "/sample?n=64&seed=9&format=png",
+  "/healthz",
+  "/model",
+  "/openapi.json",
+  "/",
+  "/sample?n=0",
+  "/sample?n=abc",
+  "/sample?seed=-1",
+  "/sample?format=gif",
+  "/sample?sead=1",
+  "/nope",
+  "/%2e%2e/%2e%2e/etc/passwd",
+  `/sample?n=${"9".repeat(3000)}`,
+];
+
+export interface SoakResult {
+  requests: number;
+  statuses: Record<string, number>;
+  p50Ms: number;
+  p99Ms: number;
+  rssStartKb: number;
+  rssEndKb: number;
+  tensorsStart: number;
+  tensorsEnd: number;
+  failures: string[];
+}
+
+async function rssKb(pid: number): Promise<number> {
+  return Number(
+    (await Deno.readTextFile(`/proc/${pid}/status`)).match(/VmRSS:\s+(\d+)/)?.[1] ?? NaN,
+  );
+}
+
+export async function runSoak(
+  options: { seconds: number; connections: number; model?: string; warmup?: number },
+): Promise<SoakResult> {
+  const config = JSON.parse(await Deno.readTextFile(`${ROOT}/deno.json`));
+  const args = (config.tasks.serve as string).split(" ").slice(1);
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [...args, "--host", "127.0.0.1", ...(options.model ? ["--model", options.model] : [])],
+    cwd: ROOT,
+    env: { PORT: String(port) },
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const base = `http://127.0.0.1:${port}`;
+  const tensors = async () => (await (await fetch(`${base}/healthz`)).json()).tensors as number;
+  try {
+    for (let i = 0;; i++) {
+      try {
+        const res = await fetch(`${base}/healthz`);
+        await res.body?.cancel();
+        if (res.ok) break;
+        throw new Error(`/healthz answered ${res.status}`);
+      } catch (err) {
+        if (i > 300) throw err;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+    const hit = async (
+      count: number,
+      deadline: number,
+      latencies: number[],
+      statuses: Record<string, number>,
+    ) => {
+      let i = 0;
+      const worker = async (w: number) => {
+        while (i < count && performance.now() < deadline) {
+          const path = SOAK_PATHS[(i++ + w) % SOAK_PATHS.length];
+          const t = performance.now();
+          const res = await fetch(base + path);
+          await res.arrayBuffer();
+          latencies.push(performance.now() - t);
+          statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+        }
+      };
+      await Promise.all(Array.from({ length: options.connections }, (_, w) => worker(w)));
+    };
+    // Warm-up: JIT, caches and the allocator settle before the baseline is taken.
+    await hit(options.warmup ?? 2000, Infinity, [], {});
+    const rssStartKb = await rssKb(child.pid), tensorsStart = await tensors();
+    const latencies: number[] = [];
+    const statuses: Record<string, number> = {};
+    await hit(Infinity, performance.now() + options.seconds * 1000, latencies, statuses);
+    const rssEndKb = await rssKb(child.pid), tensorsEnd = await tensors();
+    latencies.sort((a, b) => a - b);
+    const failures: string[] = [];
+    for (const [status, count] of Object.entries(statuses)) {
+      if (Number(status) >= 500 && status !== "503") {
+        failures.push(`${count} responses with status ${status}`);
+      }
+    }
+    if (tensorsEnd > tensorsStart) {
+      failures.push(`tensor count grew from ${tensorsStart} to ${tensorsEnd}`);
+    }
+    if (rssEndKb > rssStartKb * 1.1) {
+      failures.push(`RSS grew ${(100 * (rssEndKb / rssStartKb - 1)).toFixed(1)}% (limit 10%)`);
+    }
+    return {
+      requests: latencies.length,
+      statuses,
+      p50Ms: percentile(latencies, 50),
+      p99Ms: percentile(latencies, 99),
+      rssStartKb,
+      rssEndKb,
+      tensorsStart,
+      tensorsEnd,
+      failures,
+    };
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+    await child.stderr.cancel().catch(() => {});
+  }
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      seconds: { type: "string", default: "30" },
+      connections: { type: "string", default: "64" },
+      model: { type: "string" },
+    },
+  });
+  const seconds = Number(values.seconds), connections = Number(values.connections);
+  if (!(seconds > 0 && seconds <= 600)) {
+    console.error("error: --seconds: accepts a number in (0, 600]");
+    Deno.exit(2);
+  }
+  if (!(Number.isInteger(connections) && connections >= 1 && connections <= 1024)) {
+    console.error("error: --connections: accepts an integer 1..1024");
+    Deno.exit(2);
+  }
+  const r = await runSoak({ seconds, connections, model: values.model });
+  console.log(
+    `soak: ${r.requests} requests in ${seconds} s over ${connections} connections (${
+      (r.requests / seconds).toFixed(0)
+    } req/s)`,
+  );
+  console.log(
+    `status counts: ${Object.entries(r.statuses).map(([s, n]) => `${s}: ${n}`).join(", ")}`,
+  );
+  console.log(`latency: p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms`);
+  console.log(
+    `RSS: ${(r.rssStartKb / 1024).toFixed(1)} MiB -> ${(r.rssEndKb / 1024).toFixed(1)} MiB`,
+  );
+  console.log(`tfjs tensors: ${r.tensorsStart} -> ${r.tensorsEnd}`);
+  if (r.failures.length) {
+    console.log(`FAILED: ${r.failures.join("; ")}`);
+    Deno.exit(1);
+  }
+  console.log("ok");
+}
