@@ -96,3 +96,29 @@ export function latentBatch(seed: number, n: number, dim: number): Float32Array 
   for (let i = 0; i < out.length; i++) out[i] = rng.nextNormal();
   return out;
 }
+
+/**
+ * `steps` latent vectors on the great-circle path (slerp) from the latent of seed `from` to that
+ * of seed `to`, ends included. Slerp keeps intermediate points at the norm typical of Gaussian
+ * latents, where a straight line would pass through the unlikely region near the origin.
+ */
+export function interpolateLatents(from: number, to: number, steps: number, dim: number): Float32Array {
+  const a = latentBatch(from, 1, dim), b = latentBatch(to, 1, dim);
+  let dot = 0, na = 0, nb = 0;
+  for (let i = 0; i < dim; i++) {
+    dot += a[i] * b[i];
+    na += a[i] * a[i];
+    nb += b[i] * b[i];
+  }
+  const omega = Math.acos(Math.min(1, Math.max(-1, dot / Math.sqrt(na * nb))));
+  const out = new Float32Array(steps * dim);
+  for (let s = 0; s < steps; s++) {
+    const t = s / (steps - 1);
+    // Nearly parallel vectors: slerp's weights tend to the linear ones.
+    const [wa, wb] = omega < 1e-6
+      ? [1 - t, t]
+      : [Math.sin((1 - t) * omega) / Math.sin(omega), Math.sin(t * omega) / Math.sin(omega)];
+    for (let i = 0; i < dim; i++) out[s * dim + i] = wa * a[i] + wb * b[i];
+  }
+  return out;
+}

@@ -14,7 +14,14 @@ import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { endTime, startTime, timing } from "hono/timing";
-import { type ApiError, PAGE_PARAMS, parseQuery, SAMPLE_PARAMS } from "./params.ts";
+import {
+  type ApiError,
+  INTERPOLATE_PARAMS,
+  PAGE_PARAMS,
+  parseQuery,
+  SAMPLE_PARAMS,
+} from "./params.ts";
+import { interpolateLatents, latentBatch } from "../models/random.ts";
 import { openApiDocument, ROUTES } from "./routes.ts";
 import type { Sampler } from "./sampler.ts";
 import { QueueFullError, type QueueOptions, SampleQueue } from "./queue.ts";
@@ -49,7 +56,7 @@ export function createApp(state: ModelState, options: AppOptions = {}): Hono {
   app.use(cors({
     origin: "*",
     allowMethods: ["GET", "HEAD"],
-    exposeHeaders: ["X-Seed", "ETag", "Server-Timing", "X-Request-Id"],
+    exposeHeaders: ["X-Seed", "X-From", "X-To", "X-Steps", "ETag", "Server-Timing", "X-Request-Id"],
   }));
   app.use(methodNotAllowed({
     app,
@@ -68,18 +75,24 @@ export function createApp(state: ModelState, options: AppOptions = {}): Hono {
   const unavailable = (c: Context) =>
     state.ready ? undefined : error(c, 503, "model_unavailable", state.reason);
 
-  app.get("/sample", async (c) => {
-    const url = new URL(c.req.url);
-    const q = parseQuery(url, SAMPLE_PARAMS);
-    if (!q.ok) return error(c, 400, q.error.error, q.error.detail);
+  /**
+   * The shared tail of /sample and /interpolate: format negotiation, caching headers, the
+   * queued generation and the encoding.
+   */
+  const respond = async (c: Context, request: {
+    latents: () => Float32Array;
+    n: number;
+    format: "json" | "png" | undefined;
+    scale: number;
+    cols?: number;
+    /** Echoed in the JSON body (seed, or from/to/steps) and as X- headers. */
+    fields: Record<string, number>;
+    /** Whether the caller fixed every seed (then the response is immutable). */
+    cacheable: boolean;
+  }) => {
     if (!state.ready) return unavailable(c)!;
     const { sampler } = state;
-    const explicitFormat = url.searchParams.has("format");
-    const format = explicitFormat
-      ? q.values.format!
-      : acceptsPng(c.req.header("Accept"))
-      ? "png"
-      : "json";
+    const format = request.format ?? (acceptsPng(c.req.header("Accept")) ? "png" : "json");
     if (format === "png" && !sampler.isImage) {
       return error(
         c,
@@ -88,17 +101,21 @@ export function createApp(state: ModelState, options: AppOptions = {}): Hono {
         `format: png needs an image model; ${sampler.id} outputs points of shape [${sampler.metadata.outputShape}]; use format=json`,
       );
     }
-    const n = q.values.n!;
-    const scale = q.values.scale!;
-    const explicitSeed = q.values.seed !== undefined;
-    const seed = q.values.seed ?? crypto.getRandomValues(new Uint32Array(1))[0];
-
-    const headers: Record<string, string> = { "X-Seed": String(seed) };
-    if (!explicitFormat) headers["Vary"] = "Accept";
-    if (explicitSeed) {
-      const etag = `"${sampler.id.split("@")[1]}-${format}-${n}-${seed}${
-        format === "png" ? `-${scale}` : ""
-      }"`;
+    const headers: Record<string, string> = {};
+    for (const [key, value] of Object.entries(request.fields)) {
+      headers[`X-${key[0].toUpperCase()}${key.slice(1)}`] = String(value);
+    }
+    if (request.format === undefined) headers["Vary"] = "Accept";
+    if (request.cacheable) {
+      const parts = [
+        sampler.id.split("@")[1],
+        c.req.path.slice(1),
+        format,
+        request.n,
+        ...Object.values(request.fields),
+      ];
+      if (format === "png") parts.push(request.scale);
+      const etag = `"${parts.join("-")}"`;
       headers["ETag"] = etag;
       headers["Cache-Control"] = IMMUTABLE;
       if (matchesEtag(c.req.header("If-None-Match"), etag)) return c.body(null, 304, headers);
@@ -110,7 +127,7 @@ export function createApp(state: ModelState, options: AppOptions = {}): Hono {
     startTime(c, "generate");
     let values: Float32Array;
     try {
-      values = await queue!.submit(seed, n);
+      values = await queue!.submit(request.latents(), request.n);
     } catch (err) {
       if (!(err instanceof QueueFullError)) throw err;
       return error(c, 503, "busy", `the server is busy: ${err.message}; retry in a second`, {
@@ -121,11 +138,48 @@ export function createApp(state: ModelState, options: AppOptions = {}): Hono {
     }
     startTime(c, "encode");
     const body = format === "png"
-      ? sampler.png(seed, n, scale, values)
-      : sampler.json(seed, n, values);
+      ? sampler.png(values, request.n, request.scale, request.cols)
+      : sampler.json(request.fields, values, request.n);
     endTime(c, "encode");
     headers["Content-Type"] = format === "png" ? "image/png" : "application/json; charset=UTF-8";
     return c.body(body as Uint8Array<ArrayBuffer> | string, 200, headers);
+  };
+
+  const randomSeed = () => crypto.getRandomValues(new Uint32Array(1))[0];
+  const latentSize = () => state.ready ? state.sampler.metadata.latent.size : 0;
+
+  app.get("/sample", (c) => {
+    const url = new URL(c.req.url);
+    const q = parseQuery(url, SAMPLE_PARAMS);
+    if (!q.ok) return error(c, 400, q.error.error, q.error.detail);
+    const seed = q.values.seed ?? randomSeed();
+    const n = q.values.n!;
+    return respond(c, {
+      latents: () => latentBatch(seed, n, latentSize()),
+      n,
+      format: url.searchParams.has("format") ? q.values.format : undefined,
+      scale: q.values.scale!,
+      fields: { seed },
+      cacheable: q.values.seed !== undefined,
+    });
+  });
+
+  app.get("/interpolate", (c) => {
+    const url = new URL(c.req.url);
+    const q = parseQuery(url, INTERPOLATE_PARAMS);
+    if (!q.ok) return error(c, 400, q.error.error, q.error.detail);
+    const from = q.values.from ?? randomSeed();
+    const to = q.values.to ?? randomSeed();
+    const steps = q.values.steps!;
+    return respond(c, {
+      latents: () => interpolateLatents(from, to, steps, latentSize()),
+      n: steps,
+      format: url.searchParams.has("format") ? q.values.format : undefined,
+      scale: q.values.scale!,
+      cols: steps,
+      fields: { from, to, steps },
+      cacheable: q.values.from !== undefined && q.values.to !== undefined,
+    });
   });
 
   app.get("/healthz", (c) => {

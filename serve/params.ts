@@ -12,6 +12,8 @@
 export const SAMPLE_LIMITS = {
   /** Most samples in one /sample response. */
   maxSamples: 256,
+  /** Most samples along one /interpolate path. */
+  maxInterpolationSteps: 64,
   /** Largest PNG upscaling factor. */
   maxScale: 8,
   /** Longest query string accepted, in characters. */
@@ -106,6 +108,20 @@ export const SAMPLE_PARAMS = {
     "PNG only: integer upscaling of each pixel",
     1,
   ),
+};
+
+export const INTERPOLATE_PARAMS = {
+  from: integer("from", 0, MAX_SEED, "seed of the first latent point; drawn at random when absent"),
+  to: integer("to", 0, MAX_SEED, "seed of the last latent point; drawn at random when absent"),
+  steps: integer(
+    "steps",
+    2,
+    SAMPLE_LIMITS.maxInterpolationSteps,
+    "samples along the path, ends included",
+    8,
+  ),
+  format: SAMPLE_PARAMS.format,
+  scale: SAMPLE_PARAMS.scale,
 };
 
 export const PAGE_PARAMS = {

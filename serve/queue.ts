@@ -10,10 +10,9 @@
  *
  * ```ts
  * const queue = new SampleQueue(sampler, { maxPendingSamples: 1024, maxBatchSamples: 256 });
- * const values = await queue.submit(42, 4);
+ * const values = await queue.submit(latentBatch(42, 4, 100), 4);
  * ```
  */
-import { latentBatch } from "../models/random.ts";
 import type { Sampler } from "./sampler.ts";
 
 export interface QueueOptions {
@@ -30,7 +29,7 @@ export class QueueFullError extends Error {
 }
 
 interface Job {
-  seed: number;
+  latents: Float32Array;
   n: number;
   resolve: (values: Float32Array) => void;
   reject: (err: unknown) => void;
@@ -54,8 +53,8 @@ export class SampleQueue {
     return this.#pendingSamples;
   }
 
-  /** The generator's output for (seed, n), possibly computed in a batch with others. */
-  submit(seed: number, n: number): Promise<Float32Array> {
+  /** The generator's output for `n` latent rows, possibly computed in a batch with others. */
+  submit(latents: Float32Array, n: number): Promise<Float32Array> {
     if (this.#pendingSamples + n > this.#options.maxPendingSamples) {
       return Promise.reject(
         new QueueFullError(
@@ -65,7 +64,7 @@ export class SampleQueue {
     }
     this.#pendingSamples += n;
     return new Promise((resolve, reject) => {
-      this.#jobs.push({ seed, n, resolve, reject });
+      this.#jobs.push({ latents, n, resolve, reject });
       if (!this.#scheduled) {
         this.#scheduled = true;
         setTimeout(() => this.#drain(), 0);
@@ -95,7 +94,7 @@ export class SampleQueue {
       const latents = new Float32Array(total * latentSize);
       let row = 0;
       for (const job of batch) {
-        latents.set(latentBatch(job.seed, job.n, latentSize), row * latentSize);
+        latents.set(job.latents, row * latentSize);
         row += job.n;
       }
       const out = this.#sampler.predict(latents, total);

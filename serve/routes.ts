@@ -2,7 +2,13 @@
  * The public routes and their parameters, the single description from which the app validates
  * requests and `/openapi.json` is generated.
  */
-import { PAGE_PARAMS, type ParamSpec, SAMPLE_LIMITS, SAMPLE_PARAMS } from "./params.ts";
+import {
+  INTERPOLATE_PARAMS,
+  PAGE_PARAMS,
+  type ParamSpec,
+  SAMPLE_LIMITS,
+  SAMPLE_PARAMS,
+} from "./params.ts";
 
 export interface RouteSpec {
   path: string;
@@ -30,6 +36,21 @@ export const ROUTES: RouteSpec[] = [
       "200": {
         description:
           "JSON {model, seed, n, shape, encoding, range, samples}, or a PNG grid of ceil(sqrt(n)) columns. X-Seed echoes the seed; with an explicit seed the response is immutable and carries an ETag.",
+        content: ["application/json", "image/png"],
+      },
+      "304": { description: "If-None-Match matched the ETag" },
+      "400": ERROR_400,
+      "503": ERROR_503,
+    },
+  },
+  {
+    path: "/interpolate",
+    summary: "A latent walk: samples on the slerp path between the latents of two seeds",
+    params: INTERPOLATE_PARAMS,
+    responses: {
+      "200": {
+        description:
+          "JSON {model, from, to, steps, n, shape, encoding, range, samples}, or a PNG strip of `steps` columns. With both seeds given the response is immutable and carries an ETag.",
         content: ["application/json", "image/png"],
       },
       "304": { description: "If-None-Match matched the ETag" },

@@ -4,7 +4,7 @@
  *
  * ```ts
  * const sampler = new Sampler(loaded);
- * const body = sampler.json(42, 4); // '{"model":"mnist@…","seed":42,"n":4,…}'
+ * const body = sampler.json({ seed: 42 }, sampler.generate(42, 4), 4); // '{"model":…,"seed":42,…}'
  * ```
  */
 import { generate, type LoadedGenerator, predictLatents } from "../models/generator.ts";
@@ -14,7 +14,11 @@ import { encodePng, imageGrid, toPixels } from "../models/image.ts";
 export interface SampleBody {
   /** "<name>@<first 12 hex digits of the weights' sha256>". */
   model: string;
-  seed: number;
+  /** /sample: the seed; /interpolate: from, to and steps. */
+  seed?: number;
+  from?: number;
+  to?: number;
+  steps?: number;
   n: number;
   /** Shape of one sample, e.g. [28, 28]. */
   shape: number[];
@@ -55,14 +59,15 @@ export class Sampler {
     return predictLatents(this.#loaded.model, latents, n, this.#loaded.metadata.latent.size);
   }
 
-  json(seed: number, n: number, values = this.generate(seed, n)): string {
+  /** The JSON body for `n` samples; `fields` (seed, or from/to/steps) are echoed. */
+  json(fields: Record<string, number>, values: Float32Array, n: number): string {
     const size = this.sampleSize;
     const flat = this.isImage ? toPixels(values) : values;
     const samples: number[][] = [];
     for (let i = 0; i < n; i++) samples.push(Array.from(flat.subarray(i * size, (i + 1) * size)));
     const body: SampleBody = {
       model: this.id,
-      seed,
+      ...fields,
       n,
       shape: this.#loaded.metadata.outputShape,
       encoding: this.isImage ? "uint8" : "float32",
@@ -73,11 +78,11 @@ export class Sampler {
   }
 
   /**
-   * A grey PNG: n tiles of (height x width) * scale, row-major in a grid of ceil(sqrt(n))
-   * columns, no gaps, empty cells black. Only for image models.
+   * A grey PNG: n tiles of (height x width) * scale, row-major in a grid of `cols` columns
+   * (default ceil(sqrt(n))), no gaps, empty cells black. Only for image models.
    */
-  png(seed: number, n: number, scale: number, values = this.generate(seed, n)): Uint8Array {
+  png(values: Float32Array, n: number, scale: number, cols?: number): Uint8Array {
     const [height, width] = this.#loaded.metadata.outputShape;
-    return encodePng(imageGrid(toPixels(values), { n, width, height, scale }));
+    return encodePng(imageGrid(toPixels(values), { n, width, height, scale, cols }));
   }
 }

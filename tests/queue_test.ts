@@ -3,6 +3,7 @@ import { initBackend } from "../models/backend.ts";
 import { loadGenerator } from "../models/generator.ts";
 import { createApp } from "../serve/app.ts";
 import { SampleQueue } from "../serve/queue.ts";
+import { latentBatch } from "../models/random.ts";
 import { Sampler } from "../serve/sampler.ts";
 import { tempDir, trainTinyModel } from "./helpers.ts";
 
@@ -23,7 +24,9 @@ Deno.test("concurrent requests run as one batch, and each sample equals its unba
     0,
     3,
   ], [77, 64]];
-  const results = await Promise.all(jobs.map(([seed, n]) => queue.submit(seed, n)));
+  const results = await Promise.all(
+    jobs.map(([seed, n]) => queue.submit(latentBatch(seed, n, 16), n)),
+  );
   assert.equal(queue.batches, 1);
   jobs.forEach(([seed, n], i) =>
     assert.deepEqual(results[i], sampler.generate(seed, n), `seed ${seed} n ${n}`)
@@ -33,7 +36,9 @@ Deno.test("concurrent requests run as one batch, and each sample equals its unba
 
 Deno.test("batches never exceed maxBatchSamples", async () => {
   const queue = new SampleQueue(sampler, { maxBatchSamples: 10 });
-  const results = await Promise.all([4, 4, 4, 4, 12].map((n, i) => queue.submit(i, n)));
+  const results = await Promise.all(
+    [4, 4, 4, 4, 12].map((n, i) => queue.submit(latentBatch(i, n, 16), n)),
+  );
   assert.deepEqual(results.map((r) => r.length / 784), [4, 4, 4, 4, 12]);
   assert.equal(queue.batches, 3, "[4,4] [4,4] [12]");
 });

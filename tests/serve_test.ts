@@ -95,7 +95,7 @@ Deno.test("served samples equal the generator's predict on the same latent batch
 Deno.test("an explicit seed is cacheable forever with an ETag, and If-None-Match gives 304", async () => {
   const res = await app.request("/sample?n=2&seed=5");
   const etag = res.headers.get("ETag")!;
-  assert.equal(etag, `"${SHA12}-json-2-5"`);
+  assert.equal(etag, `"${SHA12}-sample-json-2-5"`);
   assert.equal(res.headers.get("Cache-Control"), "public, max-age=31536000, immutable");
   for (const header of [etag, `W/${etag}`, `"x", ${etag}`, "*"]) {
     const again = await app.request("/sample?n=2&seed=5", { headers: { "If-None-Match": header } });
@@ -106,7 +106,7 @@ Deno.test("an explicit seed is cacheable forever with an ETag, and If-None-Match
   const other = await app.request("/sample?n=3&seed=5", { headers: { "If-None-Match": etag } });
   assert.equal(other.status, 200);
   const png = await app.request("/sample?n=2&seed=5&format=png&scale=2");
-  assert.equal(png.headers.get("ETag"), `"${SHA12}-png-2-5-2"`);
+  assert.equal(png.headers.get("ETag"), `"${SHA12}-sample-png-2-5-2"`);
 });
 
 Deno.test("format=png and Accept: image/png return a PNG grid of ceil(sqrt(n)) columns at the given scale", async () => {
@@ -217,6 +217,7 @@ Deno.test("GET /healthz, /model and /openapi.json describe the model and the API
   assert.deepEqual(Object.keys(doc.paths).sort(), [
     "/",
     "/healthz",
+    "/interpolate",
     "/model",
     "/openapi.json",
     "/sample",
@@ -366,7 +367,10 @@ Deno.test("a real server with the serve task's permissions answers JSON and a de
   try {
     assert.match(server.seen, new RegExp(`serving ${sampler.id} on http://127.0.0.1:`));
     const body = await (await fetch(`${server.base}/sample?n=4&seed=11`)).json();
-    assert.deepEqual(body.samples, JSON.parse(sampler.json(11, 4)).samples);
+    assert.deepEqual(
+      body.samples,
+      JSON.parse(sampler.json({ seed: 11 }, sampler.generate(11, 4), 4)).samples,
+    );
     const res = await fetch(`${server.base}/sample?n=4&seed=11&format=png&scale=3`);
     const bytes = new Uint8Array(await res.arrayBuffer());
     assert.deepEqual(Array.from(bytes.subarray(0, 8)), [137, 80, 78, 71, 13, 10, 26, 10]);
@@ -422,5 +426,51 @@ Deno.test("a real server with a tampered model starts, logs one line and answers
     assert.match(stderr, /^error: model not served: .*sha256/);
   } finally {
     await Deno.remove(`${ROOT}/${dir}`, { recursive: true });
+  }
+});
+
+Deno.test("GET /interpolate walks from one seed's latent to another's, ends included", async () => {
+  const res = await app.request("/interpolate?from=3&to=9&steps=5");
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get("X-From"), "3");
+  assert.equal(res.headers.get("X-To"), "9");
+  assert.equal(res.headers.get("Cache-Control"), "public, max-age=31536000, immutable");
+  assert.equal(res.headers.get("ETag"), `"${SHA12}-interpolate-json-5-3-9-5"`);
+  const body = await json(res);
+  assert.deepEqual([body.from, body.to, body.steps, body.n], [3, 9, 5, 5]);
+  // The ends are exactly the samples of the two seeds.
+  const first = await json(await app.request("/sample?seed=3"));
+  const last = await json(await app.request("/sample?seed=9"));
+  assert.deepEqual(body.samples[0], first.samples[0]);
+  assert.deepEqual(body.samples[4], last.samples[0]);
+  assert.notDeepEqual(body.samples[2], body.samples[0]);
+
+  const png = decodePng(
+    new Uint8Array(
+      await (await app.request("/interpolate?from=3&to=9&steps=5&format=png&scale=2"))
+        .arrayBuffer(),
+    ),
+  );
+  assert.deepEqual([png.width, png.height], [5 * 28 * 2, 28 * 2], "one row of `steps` tiles");
+  const again = await app.request("/interpolate?from=3&to=9&steps=5", {
+    headers: { "If-None-Match": res.headers.get("ETag")! },
+  });
+  assert.equal(again.status, 304);
+
+  const random = await app.request("/interpolate");
+  assert.equal(random.headers.get("Cache-Control"), "no-store");
+  assert.equal((await json(random)).steps, 8);
+  for (
+    const [path, detail] of [
+      ["/interpolate?steps=1", /^steps: got "1"; accepts an integer 2\.\.64$/],
+      ["/interpolate?steps=65", /^steps: got "65"/],
+      ["/interpolate?from=-1", /^from: got "-1"/],
+      ["/interpolate?to=x", /^to: got "x"/],
+      ["/interpolate?seed=1", /unknown query parameter "seed"/],
+    ] as const
+  ) {
+    const bad = await app.request(path);
+    assert.equal(bad.status, 400, path);
+    assert.match((await json(bad)).detail, detail);
   }
 });
