@@ -14,7 +14,15 @@
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { latentBatch, LATENT_SAMPLER } from "./random.ts";
-import { removeStaleTemps, writeFileAtomic } from "./atomic.ts";
+import {
+  ModelLoadError,
+  modelWeights,
+  readLayersModel,
+  updateMetadata,
+  writeLayersModel,
+} from "./layers_files.ts";
+
+export { ModelLoadError, sha256Hex } from "./layers_files.ts";
 
 export const FORMAT_NAME = "edgegan-generator";
 export const FORMAT_VERSION = 1;
@@ -55,14 +63,6 @@ export type MetadataInput = Omit<
   "format" | "formatVersion" | "latent" | "tfjsVersion" | "createdAt" | "weightsSha256" | "golden"
 > & { latentSize: number };
 
-/** A model folder that cannot be used; `file` is the culprit, `message` says why. */
-export class ModelLoadError extends Error {
-  override name = "ModelLoadError";
-  constructor(readonly file: string, problem: string) {
-    super(`${file}: ${problem}`);
-  }
-}
-
 export interface LoadedGenerator {
   model: tfl.LayersModel;
   metadata: GeneratorMetadata;
@@ -73,11 +73,6 @@ export interface LoadedGenerator {
 const GOLDEN_SEED = 20240601;
 const GOLDEN_N = 2;
 const GOLDEN_TOLERANCE = 1e-3;
-
-export async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 /**
  * Runs the generator on `latentBatch(seed, n)` with dropout off (inference) and returns the
@@ -106,33 +101,17 @@ export function predictLatents(
 }
 
 /**
- * Writes `model` and its metadata into `dir` atomically: the weights go to a new
- * content-named file first, then `model.json` (which names it) is replaced, then older weights
- * files are removed. A crash at any point leaves a loadable model, old or new.
+ * Writes the generator and its metadata (computed here: latent, hash, golden sample) into `dir`
+ * atomically; see `writeLayersModel`.
  */
 export async function saveGenerator(
   dir: string,
   model: tfl.LayersModel,
   input: MetadataInput,
 ): Promise<GeneratorMetadata> {
-  let artifacts: tf.io.ModelArtifacts | undefined;
-  await model.save(tf.io.withSaveHandler((a) => {
-    artifacts = a;
-    return Promise.resolve({ modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(a) });
-  }));
-  if (!artifacts?.weightData || !artifacts.weightSpecs) throw new Error("model has no weights");
-  const weights = new Uint8Array(tf.io.concatenateArrayBuffers(artifacts.weightData));
-  const weightsSha256 = await sha256Hex(weights);
-  const weightsFile = `weights-${weightsSha256.slice(0, 12)}.bin`;
-
+  const saved = await modelWeights(model);
   const { latentSize, ...rest } = input;
   const latent = { size: latentSize, distribution: "normal(0,1)" as const, sampler: LATENT_SAMPLER };
-  const golden = {
-    seed: GOLDEN_SEED,
-    n: GOLDEN_N,
-    tolerance: GOLDEN_TOLERANCE,
-    values: Array.from(generate(model, latentSize, GOLDEN_SEED, GOLDEN_N), round5),
-  };
   const metadata: GeneratorMetadata = {
     format: FORMAT_NAME,
     formatVersion: FORMAT_VERSION,
@@ -140,84 +119,28 @@ export async function saveGenerator(
     latent,
     tfjsVersion: tf.version_core,
     createdAt: new Date().toISOString(),
-    weightsSha256,
-    golden,
+    weightsSha256: saved.weightsSha256,
+    golden: {
+      seed: GOLDEN_SEED,
+      n: GOLDEN_N,
+      tolerance: GOLDEN_TOLERANCE,
+      values: Array.from(generate(model, latentSize, GOLDEN_SEED, GOLDEN_N), round5),
+    },
   };
-  const modelJson = {
-    format: "layers-model",
-    generatedBy: artifacts.generatedBy,
-    convertedBy: null,
-    modelTopology: artifacts.modelTopology,
-    weightsManifest: [{ paths: [weightsFile], weights: artifacts.weightSpecs }],
-    userDefinedMetadata: { edgegan: metadata },
-  };
-
-  await Deno.mkdir(dir, { recursive: true });
-  await writeFileAtomic(`${dir}/${weightsFile}`, weights);
-  await writeFileAtomic(
-    `${dir}/model.json`,
-    new TextEncoder().encode(JSON.stringify(modelJson) + "\n"),
-  );
-  for await (const entry of Deno.readDir(dir)) {
-    if (entry.isFile && /^weights-[0-9a-f]{12}\.bin$/.test(entry.name) && entry.name !== weightsFile) {
-      await Deno.remove(`${dir}/${entry.name}`);
-    }
-  }
-  await removeStaleTemps(dir);
+  await writeLayersModel(dir, saved, metadata);
   return metadata;
 }
 
-/** Rewrites only the metadata of a saved model (e.g. to add evaluation metrics). */
-export async function updateMetadata(
+/** Rewrites only a saved generator's metadata (e.g. to add evaluation metrics). */
+export function updateGeneratorMetadata(
   dir: string,
   change: (metadata: GeneratorMetadata) => GeneratorMetadata,
 ): Promise<void> {
-  const path = `${dir}/model.json`;
-  const json = await readModelJson(path);
-  json.userDefinedMetadata = { edgegan: change(json.userDefinedMetadata.edgegan) };
-  await writeFileAtomic(path, new TextEncoder().encode(JSON.stringify(json) + "\n"));
-}
-
-interface ModelJson {
-  format?: string;
-  modelTopology: object;
-  weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
-  userDefinedMetadata: { edgegan: GeneratorMetadata };
-  [key: string]: unknown;
-}
-
-async function readModelJson(path: string): Promise<ModelJson> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) throw new ModelLoadError(path, "file not found");
-    throw new ModelLoadError(path, `cannot read: ${(err as Error).message}`);
-  }
-  let json: ModelJson;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new ModelLoadError(path, `not valid JSON (${(err as Error).message})`);
-  }
-  if (typeof json !== "object" || json === null || Array.isArray(json)) {
-    throw new ModelLoadError(path, "not a JSON object");
-  }
-  if (json.format !== "layers-model" || typeof json.modelTopology !== "object") {
-    throw new ModelLoadError(path, "not a tfjs Layers model (format must be \"layers-model\")");
-  }
-  if (!Array.isArray(json.weightsManifest) || json.weightsManifest.length === 0) {
-    throw new ModelLoadError(path, "weightsManifest is missing or empty");
-  }
-  checkMetadata(path, json.userDefinedMetadata?.edgegan);
-  return json;
+  return updateMetadata(dir, checkMetadata, change);
 }
 
 function checkMetadata(path: string, meta: unknown): asserts meta is GeneratorMetadata {
   const problem = (what: string) => new ModelLoadError(path, `metadata ${what}`);
-  if (typeof meta !== "object" || meta === null) {
-    throw new ModelLoadError(path, "has no edgegan metadata (userDefinedMetadata.edgegan)");
-  }
   const m = meta as Record<string, unknown>;
   if (m.format !== FORMAT_NAME) throw problem(`format must be "${FORMAT_NAME}"`);
   if (m.formatVersion !== FORMAT_VERSION) {
@@ -230,9 +153,6 @@ function checkMetadata(path: string, meta: unknown): asserts meta is GeneratorMe
   if (latent.sampler !== LATENT_SAMPLER) throw problem(`latent.sampler must be "${LATENT_SAMPLER}"`);
   if (!Array.isArray(m.outputShape) || !m.outputShape.every((d) => Number.isInteger(d) && d > 0)) {
     throw problem("outputShape must be a list of positive integers");
-  }
-  if (typeof m.weightsSha256 !== "string" || !/^[0-9a-f]{64}$/.test(m.weightsSha256)) {
-    throw problem("weightsSha256 must be 64 hex digits");
   }
   const golden = m.golden as Record<string, unknown> | undefined;
   if (
@@ -253,48 +173,8 @@ function checkMetadata(path: string, meta: unknown): asserts meta is GeneratorMe
  */
 export async function loadGenerator(dir: string): Promise<LoadedGenerator> {
   const jsonPath = `${dir}/model.json`;
-  const json = await readModelJson(jsonPath);
-  const metadata = json.userDefinedMetadata.edgegan;
-
-  const paths = json.weightsManifest.flatMap((group) => group.paths);
-  const chunks: Uint8Array[] = [];
-  for (const name of paths) {
-    if (typeof name !== "string" || !/^[\w.-]+$/.test(name) || name.startsWith(".")) {
-      throw new ModelLoadError(jsonPath, `weights path ${JSON.stringify(name)} must be a plain file name`);
-    }
-    try {
-      chunks.push(await Deno.readFile(`${dir}/${name}`));
-    } catch (err) {
-      const problem = err instanceof Deno.errors.NotFound ? "file not found" : (err as Error).message;
-      throw new ModelLoadError(`${dir}/${name}`, problem);
-    }
-  }
-  const weights = new Uint8Array(chunks.reduce((s, c) => s + c.length, 0));
-  let offset = 0;
-  for (const c of chunks) {
-    weights.set(c, offset);
-    offset += c.length;
-  }
-  const weightsFile = `${dir}/${paths.join(",")}`;
-  const actual = await sha256Hex(weights);
-  if (actual !== metadata.weightsSha256) {
-    throw new ModelLoadError(
-      weightsFile,
-      `sha256 ${actual.slice(0, 12)}… does not match the metadata's ${metadata.weightsSha256.slice(0, 12)}… (truncated or altered)`,
-    );
-  }
-  const weightSpecs = json.weightsManifest.flatMap((group) => group.weights);
-  let model: tfl.LayersModel;
-  try {
-    model = await tfl.loadLayersModel(tf.io.fromMemory({
-      modelTopology: json.modelTopology,
-      weightSpecs,
-      weightData: weights.buffer,
-      userDefinedMetadata: json.userDefinedMetadata,
-    }));
-  } catch (err) {
-    throw new ModelLoadError(jsonPath, `tfjs cannot build the model: ${(err as Error).message}`);
-  }
+  const { model, json } = await readLayersModel(dir, checkMetadata);
+  const metadata = json.userDefinedMetadata.edgegan as unknown as GeneratorMetadata;
   const inShape = model.inputs[0].shape;
   const outShape = model.outputs[0].shape;
   const sampleSize = metadata.outputShape.reduce((a, b) => a * b, 1);

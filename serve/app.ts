@@ -48,9 +48,10 @@ export function createApp(state: ModelState, options: AppOptions = {}): Hono {
     crossOriginResourcePolicy: "cross-origin",
     contentSecurityPolicy: {
       defaultSrc: ["'none'"],
-      imgSrc: ["'self'"],
+      imgSrc: ["'self'", "data:"],
       styleSrc: ["'unsafe-inline'"],
       frameAncestors: ["'none'"],
+      formAction: ["'self'"],
     },
   }));
   app.use(cors({

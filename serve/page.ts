@@ -1,51 +1,103 @@
 /**
- * The page at GET /: a server-rendered grid of fresh samples (no JavaScript needed).
+ * The page at GET /: server-rendered HTML with no scripts. A grid of fresh samples, its seed, a
+ * "new samples" link, a seed box, a permalink, a latent walk and the model card.
  */
 import type { Sampler } from "./sampler.ts";
 
 const GRID_N = 16;
 const GRID_SCALE = 4;
+const WALK_STEPS = 8;
+const WALK_SCALE = 2;
 
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 }
 
+function formatMetric(value: unknown): string {
+  if (typeof value === "number") {
+    return Number.isInteger(value) ? String(value) : value.toPrecision(4);
+  }
+  return escapeHtml(JSON.stringify(value));
+}
+
+function modelCard(sampler: Sampler): string {
+  const meta = sampler.metadata;
+  const rows: [string, string][] = [
+    ["model", escapeHtml(sampler.id)],
+    ["dataset", escapeHtml(meta.dataset)],
+    ["training steps", String(meta.steps)],
+    ["dropout (G / D)", `${meta.dropout.generator} / ${meta.dropout.discriminator}`],
+    ["training time", `${Math.round(meta.wallTimeS / 60)} min on ${escapeHtml(meta.backend)}`],
+  ];
+  for (const [name, value] of Object.entries(meta.metrics ?? {})) {
+    if (typeof value === "number" || typeof value === "string") {
+      rows.push([escapeHtml(name), formatMetric(value)]);
+    }
+  }
+  return `<dl>\n${rows.map(([k, v]) => `  <dt>${k}</dt><dd>${v}</dd>`).join("\n")}\n</dl>`;
+}
+
 export function renderPage(sampler: Sampler | undefined, seed: number, failure?: string): string {
-  const meta = sampler?.metadata;
-  const image = sampler?.isImage
-    ? `<img src="/sample?format=png&amp;n=${GRID_N}&amp;scale=${GRID_SCALE}&amp;seed=${seed}" width="${
+  const images = sampler?.isImage
+    ? `<figure>
+  <img id="grid" src="/sample?format=png&amp;n=${GRID_N}&amp;scale=${GRID_SCALE}&amp;seed=${seed}" width="${
       4 * 28 * GRID_SCALE
-    }" height="${4 * 28 * GRID_SCALE}" alt="${GRID_N} generated samples for seed ${seed}">`
-    : `<p>${
+    }" height="${4 * 28 * GRID_SCALE}" alt="${GRID_N} generated digits for seed ${seed}">
+  <figcaption>Seed <strong id="seed">${seed}</strong>: ${GRID_N} samples (<a href="/sample?n=${GRID_N}&amp;seed=${seed}">JSON</a>)</figcaption>
+</figure>
+<nav>
+  <a id="new" class="button" href="/">New samples</a>
+  <a id="permalink" href="/?seed=${seed}">Permalink</a>
+</nav>
+<form action="/" method="get">
+  <label for="seed-input">Seed</label>
+  <input id="seed-input" name="seed" type="number" min="0" max="4294967295" step="1" value="${seed}" required>
+  <button type="submit">Show</button>
+</form>
+<h2>Latent walk</h2>
+<figure>
+  <img id="walk" src="/interpolate?format=png&amp;from=${seed}&amp;to=${
+      (seed + 1) >>> 0
+    }&amp;steps=${WALK_STEPS}&amp;scale=${WALK_SCALE}" width="${
+      WALK_STEPS * 28 * WALK_SCALE
+    }" height="${28 * WALK_SCALE}" alt="a walk through latent space from seed ${seed} to seed ${
+      (seed + 1) >>> 0
+    }">
+  <figcaption>From seed ${seed} to seed ${
+      (seed + 1) >>> 0
+    } in ${WALK_STEPS} steps (<code>GET /interpolate</code>)</figcaption>
+</figure>`
+    : `<p role="alert">${
       escapeHtml(failure ?? "This model does not output images; see /sample?format=json.")
     }</p>`;
-  const card = meta
-    ? `<dl>
-  <dt>model</dt><dd>${escapeHtml(sampler.id)}</dd>
-  <dt>dataset</dt><dd>${escapeHtml(meta.dataset)}</dd>
-  <dt>training steps</dt><dd>${meta.steps}</dd>
-  <dt>dropout (G / D)</dt><dd>${meta.dropout.generator} / ${meta.dropout.discriminator}</dd>
-</dl>`
-    : "";
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>edgegan samples</title>
+<title>edgegan: generated digits</title>
+<link rel="icon" href="data:,">
 <style>
-body { font: 16px/1.5 system-ui, sans-serif; max-width: 40rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
-img { image-rendering: pixelated; max-width: 100%; height: auto; background: #000; }
-dl { display: grid; grid-template-columns: max-content 1fr; gap: 0 1rem; }
-dt { color: #666; }
+body { font: 16px/1.5 system-ui, sans-serif; max-width: 42rem; margin: 2rem auto; padding: 0 1rem; color: #1d1d1f; }
+img { image-rendering: pixelated; max-width: 100%; height: auto; background: #000; display: block; }
+figure { margin: 1rem 0; }
+nav, form { display: flex; gap: 1rem; align-items: center; margin: 1rem 0; flex-wrap: wrap; }
+.button, button { background: #1d4ed8; color: #fff; border: 0; border-radius: 6px; padding: .5rem 1rem; font: inherit; text-decoration: none; cursor: pointer; }
+input { font: inherit; padding: .4rem; width: 11rem; }
+dl { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; }
+dt { color: #555; }
+dd { margin: 0; }
 </style>
 </head>
 <body>
+<main>
 <h1>edgegan</h1>
-<p>Fresh samples from a dropout-trained GAN generator, seed <strong>${seed}</strong>.</p>
-${image}
-<p><a href="/">New samples</a> · <a href="/?seed=${seed}">Permalink</a> · <a href="/openapi.json">API</a></p>
-${card}
+<p>Fresh digits from a GAN generator trained with dropout, generated on request with dropout off.</p>
+${images}
+<h2>Model</h2>
+${sampler ? modelCard(sampler) : `<p>${escapeHtml(failure ?? "no model")}</p>`}
+<p><a href="/openapi.json">API (OpenAPI)</a> · <a href="/model">metadata</a> · <a href="/healthz">health</a></p>
+</main>
 </body>
 </html>
 `;

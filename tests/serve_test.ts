@@ -233,7 +233,12 @@ Deno.test("GET / is an HTML page showing a PNG grid for the seed, with a permali
   assert.equal(res.status, 200);
   assert.match(res.headers.get("Content-Type")!, /text\/html/);
   const html = await res.text();
-  assert.match(html, /<img src="\/sample\?format=png&amp;n=16&amp;scale=4&amp;seed=12"/);
+  assert.match(html, /<img id="grid" src="\/sample\?format=png&amp;n=16&amp;scale=4&amp;seed=12"/);
+  assert.match(
+    html,
+    /<img id="walk" src="\/interpolate\?format=png&amp;from=12&amp;to=13&amp;steps=8/,
+  );
+  assert.match(html, /<input id="seed-input" name="seed" type="number"[^>]* value="12"/);
   assert.match(html, /href="\/\?seed=12"/);
   assert.match(html, /dropout \(G \/ D\)<\/dt><dd>0\.5 \/ 0\.5/);
 });
