@@ -27,7 +27,8 @@ export class Adam {
   readonly v: tf.Variable[];
   /** Updates applied so far. */
   t = 0;
-  readonly #lr: number;
+  /** Learning rate; may be changed between updates (schedules). */
+  lr: number;
   readonly #beta1: number;
   readonly #beta2: number;
   readonly #epsilon: number;
@@ -37,7 +38,7 @@ export class Adam {
     this.vars = vars;
     this.m = vars.map((x) => tf.variable(tf.zerosLike(x), false));
     this.v = vars.map((x) => tf.variable(tf.zerosLike(x), false));
-    this.#lr = options.lr;
+    this.lr = options.lr;
     this.#beta1 = options.beta1;
     this.#beta2 = options.beta2 ?? 0.999;
     this.#epsilon = options.epsilon ?? 1e-8;
@@ -48,7 +49,7 @@ export class Adam {
   apply(grads: tf.Tensor[]): void {
     this.t += 1;
     // Bias corrections in float64 from the step count: exact on resume.
-    const stepSize = this.#lr / (1 - this.#beta1 ** this.t);
+    const stepSize = this.lr / (1 - this.#beta1 ** this.t);
     const sqrtCorrection2 = Math.sqrt(1 - this.#beta2 ** this.t);
     grads.forEach((g, i) => {
       if (!(this.#inPlace && this.#applyInPlace(i, g, stepSize, sqrtCorrection2))) {

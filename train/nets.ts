@@ -18,14 +18,17 @@ export interface NetOptions {
   outActivation: "tanh" | "linear";
   /** Seeds the weight initialisers. */
   seed: number;
-  name: "generator" | "discriminator";
+  /** The model's name; its first letter prefixes the layer names (g_dense1, d_lrelu2, ...). */
+  name: string;
+  /** LeakyReLU slope for negative inputs (default 0.2; 0 makes it a ReLU). */
+  slope?: number;
 }
 
 export const LEAKY_SLOPE = 0.2;
 
-/** A Sequential MLP: [Dense -> LeakyReLU(0.2) -> Dropout] per hidden size, then Dense out. */
-function buildMlp(options: NetOptions): tfl.Sequential {
-  const prefix = options.name === "generator" ? "g" : "d";
+/** A Sequential MLP: [Dense -> LeakyReLU -> Dropout] per hidden size, then Dense out. */
+export function buildMlp(options: NetOptions): tfl.Sequential {
+  const prefix = options.name[0];
   const model = tfl.sequential({ name: options.name });
   let layer = 0;
   const dense = (units: number, activation: "tanh" | "linear", inputDim?: number) => {
@@ -43,7 +46,7 @@ function buildMlp(options: NetOptions): tfl.Sequential {
   };
   options.hidden.forEach((units, i) => {
     model.add(dense(units, "linear", i === 0 ? options.inDim : undefined));
-    model.add(tfl.layers.leakyReLU({ alpha: LEAKY_SLOPE, name: `${prefix}_lrelu${i + 1}` }));
+    model.add(tfl.layers.leakyReLU({ alpha: options.slope ?? LEAKY_SLOPE, name: `${prefix}_lrelu${i + 1}` }));
     // Rate 0 means no layer at all, so "dropout off" nets are plain MLPs.
     if (options.dropout > 0) {
       model.add(tfl.layers.dropout({ rate: options.dropout, name: `${prefix}_dropout${i + 1}` }));
