@@ -20,7 +20,7 @@ export function percentile(sorted: number[], p: number): number {
 
 export async function loadWithDeno(
   urls: string[] | (() => string),
-  options: { connections: number; requests: number; seconds: number },
+  options: { connections: number; requests: number; seconds: number; onResponse?: () => void },
 ): Promise<LoadResult> {
   const pick = typeof urls === "function" ? urls : (() => {
     let i = 0;
@@ -39,6 +39,7 @@ export async function loadWithDeno(
       await res.arrayBuffer();
       latencies.push(performance.now() - t);
       statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+      options.onResponse?.();
     }
   };
   await Promise.all(Array.from({ length: options.connections }, worker));
@@ -87,5 +88,42 @@ export async function loadWithWrk(
     p99Ms: ms("99"),
     statuses: non2xx ? { 200: total - non2xx, 0: non2xx } : { 200: total },
     tool: "wrk",
+  };
+}
+
+/** A process's resident set size in KiB (Linux /proc). */
+export async function rssKb(pid: number): Promise<number> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  return Number(status.match(/VmRSS:\s+(\d+)/)?.[1] ?? NaN);
+}
+
+/**
+ * Samples a process's RSS every `intervalMs` until stopped, tagging each sample with `progress()`
+ * (e.g. requests done). RSS swings with garbage collection, so leak checks compare high-water
+ * marks of windows rather than two single readings.
+ */
+export function sampleRss(pid: number, progress: () => number, intervalMs = 100) {
+  const samples: { progress: number; kb: number }[] = [];
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      samples.push({ progress: progress(), kb: await rssKb(pid) });
+      await new Promise((r) => setTimeout(r, intervalMs));
+    }
+  })();
+  return {
+    samples,
+    async stop() {
+      stopped = true;
+      await loop;
+      return samples;
+    },
+    /** The highest RSS seen while progress was within [from, to). */
+    peak(from: number, to: number): number {
+      const inWindow = samples.filter((s) => s.progress >= from && s.progress < to).map((s) =>
+        s.kb
+      );
+      return inWindow.length ? Math.max(...inWindow) : NaN;
+    },
   };
 }

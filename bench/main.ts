@@ -9,7 +9,7 @@ import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs-core";
 import { DEFAULTS } from "../train/config.ts";
 import { mnistDir } from "../train/data.ts";
-import { type LoadResult, loadWithDeno, loadWithWrk } from "./load.ts";
+import { type LoadResult, loadWithDeno, loadWithWrk, sampleRss } from "./load.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const { values: flags } = parseArgs({
@@ -244,11 +244,6 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-async function rssKb(pid: number): Promise<number> {
-  const status = await Deno.readTextFile(`/proc/${pid}/status`);
-  return Number(status.match(/VmRSS:\s+(\d+)/)?.[1] ?? NaN);
-}
-
 async function load(url: string, connections: number): Promise<LoadResult> {
   const seconds = QUICK ? 3 : 10;
   return (await loadWithWrk(url, { connections, seconds })) ??
@@ -275,19 +270,22 @@ async function servingBench() {
         `the server did not become healthy (/healthz: ${status}); is models/mnist there?`,
       );
     }
-    // Memory: RSS after 1,000 and after 10,000 sample requests.
-    const warm = await loadWithDeno([`${base}/sample`], {
-      connections: 16,
-      requests: 1_000,
-      seconds: 60,
-    });
-    const rss1k = await rssKb(child.pid);
-    await loadWithDeno([`${base}/sample`, `${base}/sample?n=4&format=png`], {
+    // Memory: peak RSS around request 1,000 against peak RSS around request 10,000 (single
+    // readings swing with garbage collection).
+    let done = 0;
+    const rss = sampleRss(child.pid, () => done, 20);
+    const progress = (r: LoadResult) => done += r.requests;
+    progress(
+      await loadWithDeno([`${base}/sample`], { connections: 16, requests: 1_000, seconds: 60 }),
+    );
+    const warm = await loadWithDeno([`${base}/sample`, `${base}/sample?n=4&format=png`], {
       connections: 16,
       requests: 9_000,
       seconds: 120,
+      onResponse: () => done++,
     });
-    const rss10k = await rssKb(child.pid);
+    await rss.stop();
+    const rss1k = rss.peak(500, 1_500), rss10k = rss.peak(9_000, Infinity);
     const errors = Object.entries(warm.statuses).filter(([s]) => s !== "200");
 
     const health = await load(`${base}/healthz`, 32);
@@ -319,7 +317,7 @@ async function servingBench() {
     );
     add(
       "serve",
-      "RSS after 1,000 / 10,000 requests",
+      "peak RSS near request 1,000 / 10,000",
       `${(rss1k / 1024).toFixed(1)} / ${(rss10k / 1024).toFixed(1)} MiB`,
       `${(100 * (rss10k - rss1k) / rss1k).toFixed(1)}% growth${
         errors.length ? `; non-200: ${JSON.stringify(errors)}` : ""

@@ -3,12 +3,13 @@
  * flags, warms it up, then sends a mix of good and hostile requests from many connections for a
  * fixed time. Prints responses by status, latency percentiles, and the server's RSS and tfjs
  * tensor count at start and end. Fails (exit 1) on any 5xx other than a deliberate 503, on
- * tensor growth, or on RSS growth over 10%.
+ * tensor growth, or on RSS growth over 10% (peak RSS of the second half of the run against the
+ * peak of the first half, since RSS swings with garbage collection).
  *
  *   deno task soak [--seconds 30] [--connections 64] [--model models/mnist]
  */
 import { parseArgs } from "node:util";
-import { percentile } from "./load.ts";
+import { percentile, sampleRss } from "./load.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -42,12 +43,6 @@ export interface SoakResult {
   tensorsStart: number;
   tensorsEnd: number;
   failures: string[];
-}
-
-async function rssKb(pid: number): Promise<number> {
-  return Number(
-    (await Deno.readTextFile(`/proc/${pid}/status`)).match(/VmRSS:\s+(\d+)/)?.[1] ?? NaN,
-  );
 }
 
 export async function runSoak(
@@ -100,11 +95,17 @@ export async function runSoak(
     };
     // Warm-up: JIT, caches and the allocator settle before the baseline is taken.
     await hit(options.warmup ?? 2000, Infinity, [], {});
-    const rssStartKb = await rssKb(child.pid), tensorsStart = await tensors();
+    // RSS swings with garbage collection: compare the high-water marks of the first and the
+    // second half of the run.
+    const tensorsStart = await tensors();
     const latencies: number[] = [];
     const statuses: Record<string, number> = {};
-    await hit(Infinity, performance.now() + options.seconds * 1000, latencies, statuses);
-    const rssEndKb = await rssKb(child.pid), tensorsEnd = await tensors();
+    const start = performance.now(), duration = options.seconds * 1000;
+    const rss = sampleRss(child.pid, () => performance.now() - start);
+    await hit(Infinity, start + duration, latencies, statuses);
+    await rss.stop();
+    const rssStartKb = rss.peak(0, duration / 2), rssEndKb = rss.peak(duration / 2, Infinity);
+    const tensorsEnd = await tensors();
     latencies.sort((a, b) => a - b);
     const failures: string[] = [];
     for (const [status, count] of Object.entries(statuses)) {

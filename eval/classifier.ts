@@ -24,7 +24,7 @@ import { backward, forward, type Mlp, mlpOf } from "../train/mlp.ts";
 import { buildMlp } from "../train/nets.ts";
 
 export const CLASSIFIER_FORMAT = "edgegan-classifier";
-export const CLASSIFIER_DIR = "models/classifier";
+export const CLASSIFIER_DIR = new URL("../models/classifier", import.meta.url).pathname;
 export const HIDDEN = [1024, 256];
 const DROPOUT = 0.3;
 

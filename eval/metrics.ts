@@ -11,6 +11,7 @@
  * - the PacGAN 2-D protocol (Lin et al., 2018): high-quality samples, modes covered, reverse KL.
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { tidyValues } from "../models/backend.ts";
 import type { Mixture } from "../train/data.ts";
 
 /** exp(mean_i KL(p_i || mean p)) for n rows of `classes` probabilities. */
@@ -173,11 +174,10 @@ export function forEachDistanceRow(
   try {
     for (let start = 0; start < n; start += chunk) {
       const rows = Math.min(chunk, n - start);
-      const block = tf.tidy(() => {
+      const block = tidyValues(() => {
         const at = tf.tensor2d(a.subarray(start * d, (start + rows) * d), [rows, d]);
         const aNorms = tf.sum(tf.square(at), 1, true);
-        return tf.relu(tf.add(tf.sub(aNorms, tf.mul(tf.matMul(at, bTransposed), 2)), bNorms))
-          .dataSync() as Float32Array;
+        return tf.relu(tf.add(tf.sub(aNorms, tf.mul(tf.matMul(at, bTransposed), 2)), bNorms));
       });
       for (let i = 0; i < rows; i++) visit(start + i, block.subarray(i * m, (i + 1) * m));
     }

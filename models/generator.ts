@@ -14,6 +14,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { latentBatch, LATENT_SAMPLER } from "./random.ts";
+import { tidyValues } from "./backend.ts";
 import {
   ModelLoadError,
   modelWeights,
@@ -94,10 +95,7 @@ export function predictLatents(
   n: number,
   latentSize: number,
 ): Float32Array {
-  return tf.tidy(() => {
-    const out = model.predict(tf.tensor2d(latents, [n, latentSize])) as tf.Tensor;
-    return out.dataSync() as Float32Array;
-  });
+  return tidyValues(() => model.predict(tf.tensor2d(latents, [n, latentSize])) as tf.Tensor);
 }
 
 /**

@@ -46,7 +46,12 @@ export function buildMlp(options: NetOptions): tfl.Sequential {
   };
   options.hidden.forEach((units, i) => {
     model.add(dense(units, "linear", i === 0 ? options.inDim : undefined));
-    model.add(tfl.layers.leakyReLU({ alpha: options.slope ?? LEAKY_SLOPE, name: `${prefix}_lrelu${i + 1}` }));
+    model.add(
+      tfl.layers.leakyReLU({
+        alpha: options.slope ?? LEAKY_SLOPE,
+        name: `${prefix}_lrelu${i + 1}`,
+      }),
+    );
     // Rate 0 means no layer at all, so "dropout off" nets are plain MLPs.
     if (options.dropout > 0) {
       model.add(tfl.layers.dropout({ rate: options.dropout, name: `${prefix}_dropout${i + 1}` }));

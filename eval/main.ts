@@ -1,0 +1,249 @@
+/**
+ * `deno task eval --model models/<name>`: scores a saved generator with published protocols and
+ * writes the numbers into its metadata (so `GET /model` shows them).
+ *
+ * MNIST generators: 10,000 samples scored with the project's classifier (models/classifier):
+ * classifier score, Fréchet distance on its penultimate features against the test set,
+ * precision and recall (k = 3), digit coverage, and memorisation (distance to the nearest
+ * training image). Each number is printed beside the same number for real data (the test set,
+ * against the training set where a reference is needed), as its ceiling.
+ * 2-D generators: the PacGAN protocol on 2,500 samples.
+ */
+import { parseArgs } from "node:util";
+import { initBackend } from "../models/backend.ts";
+import {
+  generate,
+  loadGenerator,
+  ModelLoadError,
+  updateGeneratorMetadata,
+} from "../models/generator.ts";
+import { loadMnist, MIXTURES, toUnitRange } from "../train/data.ts";
+import { classify, loadClassifier } from "./classifier.ts";
+import {
+  classifierScore,
+  coverage,
+  frechetDistance,
+  kthNearestSquared,
+  pacganMetrics,
+  precisionRecall,
+  quantiles,
+} from "./metrics.ts";
+
+export const EVAL_SEED = 20_000_000;
+
+export interface ImageMetrics {
+  samples: number;
+  classifierScore: number;
+  frechetDistance: number;
+  precision: number;
+  recall: number;
+  digitsAbove1pct: number;
+  digitKlFromUniform: number;
+  digitHistogram: number[];
+  /** Median and 5th percentile of the distance to the nearest training image (pixels in [-1, 1]). */
+  nearestTrainMedian: number;
+  nearestTrainP5: number;
+}
+
+const MEMO_SAMPLES = 2000;
+
+/** The image metrics of `images` (n x 784 in [-1, 1]) against the MNIST test set. */
+export async function imageMetrics(
+  images: Float32Array,
+  n: number,
+): Promise<{ generated: ImageMetrics; real: ImageMetrics }> {
+  const classifier = await loadClassifier();
+  const [train, test] = await Promise.all([loadMnist("train"), loadMnist("test")]);
+  const testX = toUnitRange(test.images);
+  const trainX = toUnitRange(train.images);
+  const d = classifier.metadata!.featureSize;
+  const testOut = classify(classifier, testX, test.count);
+  // The real-data ceiling: 10,000 training images scored against the test set.
+  const refX = trainX.subarray(0, n * 784);
+  const score = (x: Float32Array): ImageMetrics => {
+    const out = classify(classifier, x, n);
+    const pr = precisionRecall(testOut.features, test.count, out.features, n, d, 3);
+    const cov = coverage(out.probs, n);
+    const memo = x.subarray(0, MEMO_SAMPLES * 784);
+    const nearest = kthNearestSquared(memo, MEMO_SAMPLES, trainX, train.count, 784, 1).map(
+      Math.sqrt,
+    );
+    const [p5, median] = quantiles(nearest, [0.05, 0.5]);
+    return {
+      samples: n,
+      classifierScore: classifierScore(out.probs, n),
+      frechetDistance: frechetDistance(out.features, n, testOut.features, test.count, d),
+      precision: pr.precision,
+      recall: pr.recall,
+      digitsAbove1pct: cov.classesAbove1pct,
+      digitKlFromUniform: cov.klFromUniform,
+      digitHistogram: cov.histogram,
+      nearestTrainMedian: median,
+      nearestTrainP5: p5,
+    };
+  };
+  const generated = score(images);
+  // For the memorisation reference, test images (never trained on) play the generated role.
+  const real = { ...score(refX), ...memoOf(testX) };
+  return { generated, real };
+
+  function memoOf(x: Float32Array) {
+    const nearest = kthNearestSquared(
+      x.subarray(0, MEMO_SAMPLES * 784),
+      MEMO_SAMPLES,
+      trainX,
+      train.count,
+      784,
+      1,
+    ).map(Math.sqrt);
+    const [p5, median] = quantiles(nearest, [0.05, 0.5]);
+    return { nearestTrainMedian: median, nearestTrainP5: p5 };
+  }
+}
+
+function row(name: string, ours: number, ceiling: number | string, digits = 3): string {
+  const c = typeof ceiling === "number" ? ceiling.toFixed(digits) : ceiling;
+  return `  ${name.padEnd(34)}${ours.toFixed(digits).padStart(10)}   ${c.padStart(10)}`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        model: { type: "string" },
+        samples: { type: "string" },
+        "no-write": { type: "boolean" },
+      },
+      strict: true,
+    }));
+  } catch (err) {
+    console.error(
+      `error: ${
+        (err as Error).message.split("\n")[0]
+      } (accepted: --model DIR, --samples N, --no-write)`,
+    );
+    return 2;
+  }
+  if (!values.model) {
+    console.error("error: --model: required; accepts a saved generator folder, e.g. models/mnist");
+    return 2;
+  }
+  const samples = Number(values.samples ?? 10_000);
+  if (!Number.isInteger(samples) || samples < 100 || samples > 60_000) {
+    console.error(
+      `error: --samples: got ${JSON.stringify(values.samples)}; accepts an integer 100..60000`,
+    );
+    return 2;
+  }
+  await initBackend("wasm");
+  let loaded;
+  try {
+    loaded = await loadGenerator(values.model);
+  } catch (err) {
+    if (err instanceof ModelLoadError) {
+      console.error(`error: ${err.message}`);
+      return 1;
+    }
+    throw err;
+  }
+  const { model, metadata } = loaded;
+  const started = performance.now();
+  let metrics: Record<string, unknown>;
+  if (metadata.dataset === "mnist") {
+    const images = generate(model, metadata.latent.size, EVAL_SEED, samples);
+    let result;
+    try {
+      result = await imageMetrics(images, samples);
+    } catch (err) {
+      if (err instanceof ModelLoadError) {
+        console.error(
+          `error: the classifier: ${err.message}; train it with deno task train-classifier`,
+        );
+        return 1;
+      }
+      throw err;
+    }
+    const { generated: g, real: r } = result;
+    console.log(
+      `eval ${loaded.id}: ${samples} samples (seed ${EVAL_SEED}); ceiling = real data (training images vs the test set)`,
+    );
+    console.log(`  ${"metric".padEnd(34)}${"generator".padStart(10)}   ${"ceiling".padStart(10)}`);
+    console.log(row("classifier score (max 10)", g.classifierScore, r.classifierScore));
+    console.log(row("Fréchet distance (classifier feat.)", g.frechetDistance, r.frechetDistance));
+    console.log(row("precision (k=3)", g.precision, r.precision));
+    console.log(row("recall (k=3)", g.recall, r.recall));
+    console.log(row("digits holding >= 1%", g.digitsAbove1pct, r.digitsAbove1pct, 0));
+    console.log(row("digit KL from uniform", g.digitKlFromUniform, r.digitKlFromUniform, 4));
+    console.log(
+      row(
+        "nearest training image, median",
+        g.nearestTrainMedian,
+        `${r.nearestTrainMedian.toFixed(3)}*`,
+      ),
+    );
+    console.log(
+      row("nearest training image, 5th pct", g.nearestTrainP5, `${r.nearestTrainP5.toFixed(3)}*`),
+    );
+    console.log(
+      `  digit histogram: ${
+        g.digitHistogram.map((p, i) => `${i}: ${(100 * p).toFixed(1)}%`).join(", ")
+      }`,
+    );
+    console.log(
+      "  * for test images, which the generator never saw: a generator that copies training images sits well below",
+    );
+    metrics = {
+      evalSamples: samples,
+      evalSeed: EVAL_SEED,
+      classifierScore: round(g.classifierScore),
+      frechetDistance: round(g.frechetDistance),
+      precision: round(g.precision),
+      recall: round(g.recall),
+      digitsAbove1pct: g.digitsAbove1pct,
+      digitKlFromUniform: round(g.digitKlFromUniform),
+      digitHistogram: g.digitHistogram.map(round),
+      nearestTrainMedian: round(g.nearestTrainMedian),
+      nearestTrainP5: round(g.nearestTrainP5),
+      ceiling: {
+        classifierScore: round(r.classifierScore),
+        frechetDistance: round(r.frechetDistance),
+        precision: round(r.precision),
+        recall: round(r.recall),
+        nearestTrainMedian: round(r.nearestTrainMedian),
+        nearestTrainP5: round(r.nearestTrainP5),
+      },
+    };
+  } else {
+    const mixture = MIXTURES[metadata.dataset];
+    const points = generate(model, metadata.latent.size, EVAL_SEED, 2500);
+    const m = pacganMetrics(points, mixture);
+    console.log(`eval ${loaded.id}: PacGAN protocol, 2500 samples`);
+    console.log(
+      `  modes covered ${m.modes}/${mixture.modes.length}, high-quality ${
+        (100 * m.highQuality).toFixed(1)
+      }%, reverse KL ${m.reverseKl.toFixed(4)}`,
+    );
+    metrics = {
+      evalSamples: 2500,
+      evalSeed: EVAL_SEED,
+      modes: m.modes,
+      highQuality: round(m.highQuality),
+      reverseKl: round(m.reverseKl),
+    };
+  }
+  metrics.evalSeconds = Math.round((performance.now() - started) / 1000);
+  model.dispose();
+  if (!values["no-write"]) {
+    await updateGeneratorMetadata(values.model, (meta) => ({ ...meta, metrics }));
+    console.log(`metrics written to ${values.model}/model.json`);
+  }
+  return 0;
+}
+
+function round(x: number): number {
+  return Math.round(x * 1e4) / 1e4;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
