@@ -273,15 +273,13 @@ async function servingBench() {
     // Memory: peak RSS around request 1,000 against peak RSS around request 10,000 (single
     // readings swing with garbage collection).
     let done = 0;
+    // One request mix throughout, so both windows see the same code paths and batch sizes.
+    const mix = [`${base}/sample`, `${base}/sample?n=4&format=png`, `${base}/sample?n=16`];
     const rss = sampleRss(child.pid, () => done, 20);
-    const progress = (r: LoadResult) => done += r.requests;
-    progress(
-      await loadWithDeno([`${base}/sample`], { connections: 16, requests: 1_000, seconds: 60 }),
-    );
-    const warm = await loadWithDeno([`${base}/sample`, `${base}/sample?n=4&format=png`], {
+    const warm = await loadWithDeno(mix, {
       connections: 16,
-      requests: 9_000,
-      seconds: 120,
+      requests: 10_000,
+      seconds: 180,
       onResponse: () => done++,
     });
     await rss.stop();
