@@ -14,6 +14,7 @@ import { loadMnist, MIXTURES } from "./data.ts";
 import { Gan, RealData, type StepStats } from "./gan.ts";
 import { digitGridPng, scatterPng } from "./plots.ts";
 import { formatDuration, ProgressPrinter } from "./progress.ts";
+import { writeReport } from "./report.ts";
 
 /** Training stopped for a reason a user can act on (divergence, unwritable output). */
 export class TrainingError extends Error {
@@ -202,6 +203,8 @@ export async function runTraining(
           backend: backend.name,
         }),
     );
+    const report = await writing(`${out}/report`, () => writeReport(out));
+    printer.line(`training plots: ${report.slice(0, 2).join(", ")}`);
     printer.line(
       `done: ${step} steps in ${
         formatDuration(wallTime())

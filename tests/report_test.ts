@@ -1,0 +1,64 @@
+import assert from "node:assert/strict";
+import { decodePng } from "../models/image.ts";
+import { chartPng, chartSvg, parseMetrics, writeReport } from "../train/report.ts";
+import { initBackend } from "../models/backend.ts";
+import { tempDir, trainTinyModel } from "./helpers.ts";
+
+await initBackend("wasm");
+
+const RECORDS = parseMetrics(
+  Array.from(
+    { length: 20 },
+    (_, i) =>
+      JSON.stringify({
+        step: (i + 1) * 100,
+        dLoss: 1.2,
+        gLoss: 0.9 + i / 100,
+        dReal: 0.6,
+        dFake: 0.4,
+      }),
+  ).join("\n"),
+);
+
+Deno.test("the training chart draws both panels as SVG and as a PNG with the series' colours", () => {
+  const svg = chartSvg(RECORDS);
+  assert.match(svg, /^<svg /);
+  assert.equal((svg.match(/<path /g) ?? []).length, 4, "D loss, G loss, D(x), D(G(z))");
+  assert.match(svg, />2K</, "step axis labels");
+  const png = decodePng(chartPng(RECORDS));
+  assert.equal(png.width, 720);
+  const has = (rgb: number[]) => {
+    for (let i = 0; i < png.data.length; i += 3) {
+      if (png.data[i] === rgb[0] && png.data[i + 1] === rgb[1] && png.data[i + 2] === rgb[2]) {
+        return true;
+      }
+    }
+    return false;
+  };
+  for (const color of [[37, 99, 235], [220, 38, 38], [22, 163, 74], [234, 88, 12]]) {
+    assert.ok(has(color), `${color}`);
+  }
+});
+
+Deno.test("a finished run writes its report: SVG, PNG and an index listing the sample grids", async (t) => {
+  const dir = await tempDir(t);
+  try {
+    await trainTinyModel(`${dir}/m`, { steps: 20, sampleEvery: 10, logEvery: 5 });
+    for (const f of ["training.svg", "training.png", "index.md"]) {
+      await Deno.stat(`${dir}/m/report/${f}`);
+    }
+    const index = await Deno.readTextFile(`${dir}/m/report/index.md`);
+    assert.match(index, /step-0000010\.png[\s\S]*step-0000020\.png/);
+    // On demand, again, after an evaluation adds metrics.
+    const json = JSON.parse(await Deno.readTextFile(`${dir}/m/model.json`));
+    json.userDefinedMetadata.edgegan.metrics = { frechetDistance: 12.5 };
+    await Deno.writeTextFile(`${dir}/m/model.json`, JSON.stringify(json));
+    await writeReport(`${dir}/m`);
+    assert.match(
+      await Deno.readTextFile(`${dir}/m/report/index.md`),
+      /\| frechetDistance \| 12\.5 \|/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

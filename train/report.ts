@@ -1,0 +1,295 @@
+/**
+ * Training plots: D and G losses and D(x), D(G(z)) over steps, from `<run>/metrics.jsonl`, as
+ * SVG (for the README and browsers) and PNG (drawn here, with a tiny built-in font), plus the
+ * evaluation metrics when the model has them. Written to `<run>/report/`.
+ *
+ *   deno task report --run models/mnist
+ */
+import { encodePng, type Raster } from "../models/image.ts";
+import { writeFileAtomic } from "../models/atomic.ts";
+
+export interface MetricsRecord {
+  step: number;
+  dLoss: number;
+  gLoss: number;
+  dReal: number;
+  dFake: number;
+}
+
+interface Series {
+  name: string;
+  color: [number, number, number];
+  points: [number, number][];
+}
+
+interface Panel {
+  title: string;
+  series: Series[];
+  yMin: number;
+  yMax: number;
+}
+
+const WIDTH = 720, PANEL_H = 220, MARGIN = { left: 56, right: 16, top: 28, bottom: 30 };
+
+export function parseMetrics(text: string): MetricsRecord[] {
+  return text.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l));
+}
+
+function panels(records: MetricsRecord[]): Panel[] {
+  const pick = (key: keyof MetricsRecord) =>
+    records.map((r) => [r.step, r[key]] as [number, number]);
+  const losses = [...records.map((r) => r.dLoss), ...records.map((r) => r.gLoss)];
+  return [
+    {
+      title: "LOSS",
+      yMin: 0,
+      yMax: Math.ceil(Math.max(...losses) * 2) / 2,
+      series: [
+        { name: "D LOSS", color: [37, 99, 235], points: pick("dLoss") },
+        { name: "G LOSS", color: [220, 38, 38], points: pick("gLoss") },
+      ],
+    },
+    {
+      title: "D OUTPUT",
+      yMin: 0,
+      yMax: 1,
+      series: [
+        { name: "D(X)", color: [22, 163, 74], points: pick("dReal") },
+        { name: "D(G(Z))", color: [234, 88, 12], points: pick("dFake") },
+      ],
+    },
+  ];
+}
+
+function niceSteps(max: number): number[] {
+  const raw = max / 5;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw)!;
+  const ticks = [];
+  for (let t = 0; t <= max + 1e-9; t += step) ticks.push(t);
+  return ticks;
+}
+
+function formatTick(v: number): string {
+  if (v >= 1000) return `${+(v / 1000).toFixed(1)}K`;
+  return `${+v.toFixed(2)}`;
+}
+
+export function chartSvg(records: MetricsRecord[]): string {
+  const ps = panels(records);
+  const maxStep = records[records.length - 1]?.step ?? 1;
+  const plotW = WIDTH - MARGIN.left - MARGIN.right, plotH = PANEL_H - MARGIN.top - MARGIN.bottom;
+  const parts: string[] = [];
+  ps.forEach((p, i) => {
+    const y0 = i * PANEL_H;
+    const x = (s: number) => MARGIN.left + (s / maxStep) * plotW;
+    const y = (v: number) => y0 + MARGIN.top + (1 - (v - p.yMin) / (p.yMax - p.yMin)) * plotH;
+    parts.push(
+      `<text x="${MARGIN.left}" y="${
+        y0 + 18
+      }" font-size="13" font-weight="bold">${p.title.toLowerCase()}</text>`,
+    );
+    for (const t of niceSteps(p.yMax)) {
+      parts.push(
+        `<line x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${y(t)}" y2="${
+          y(t)
+        }" stroke="#e5e7eb"/>`,
+      );
+      parts.push(
+        `<text x="${MARGIN.left - 6}" y="${y(t) + 4}" font-size="11" text-anchor="end">${
+          formatTick(t)
+        }</text>`,
+      );
+    }
+    for (const t of niceSteps(maxStep)) {
+      parts.push(
+        `<text x="${x(t)}" y="${y0 + PANEL_H - 10}" font-size="11" text-anchor="middle">${
+          formatTick(t)
+        }</text>`,
+      );
+    }
+    p.series.forEach((s, k) => {
+      const d = s.points.map(([a, b], j) => `${j ? "L" : "M"}${x(a).toFixed(1)},${y(b).toFixed(1)}`)
+        .join("");
+      parts.push(`<path d="${d}" fill="none" stroke="rgb(${s.color})" stroke-width="1.5"/>`);
+      parts.push(
+        `<text x="${WIDTH - MARGIN.right - 150 + k * 75}" y="${
+          y0 + 18
+        }" font-size="12" fill="rgb(${s.color})">${
+          s.name.replace("X", "x").replace("Z", "z").replace("LOSS", "loss")
+        }</text>`,
+      );
+    });
+  });
+  parts.push(
+    `<text x="${WIDTH / 2}" y="${
+      ps.length * PANEL_H - 0
+    }" font-size="11" text-anchor="middle">step</text>`,
+  );
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${
+    ps.length * PANEL_H + 4
+  }" font-family="system-ui, sans-serif" style="background:#fff">\n<rect width="100%" height="100%" fill="#fff"/>\n${
+    parts.join("\n")
+  }\n</svg>\n`;
+}
+
+// A 3x5 pixel font for the PNG: digits, a few capitals and punctuation, one string per glyph
+// (rows top to bottom, "#" = ink).
+const FONT: Record<string, string> = {
+  "0": "###,#.#,#.#,#.#,###",
+  "1": ".#.,##.,.#.,.#.,###",
+  "2": "###,..#,###,#..,###",
+  "3": "###,..#,.##,..#,###",
+  "4": "#.#,#.#,###,..#,..#",
+  "5": "###,#..,###,..#,###",
+  "6": "###,#..,###,#.#,###",
+  "7": "###,..#,.#.,.#.,.#.",
+  "8": "###,#.#,###,#.#,###",
+  "9": "###,#.#,###,..#,###",
+  ".": "...,...,...,...,.#.",
+  "-": "...,...,###,...,...",
+  "(": ".#.,#..,#..,#..,.#.",
+  ")": ".#.,..#,..#,..#,.#.",
+  " ": "...,...,...,...,...",
+  "D": "##.,#.#,#.#,#.#,##.",
+  "G": "###,#..,#.#,#.#,###",
+  "L": "#..,#..,#..,#..,###",
+  "O": "###,#.#,#.#,#.#,###",
+  "S": "###,#..,###,..#,###",
+  "X": "#.#,#.#,.#.,#.#,#.#",
+  "Z": "###,..#,.#.,#..,###",
+  "K": "#.#,##.,#..,##.,#.#",
+  "T": "###,.#.,.#.,.#.,.#.",
+  "E": "###,#..,##.,#..,###",
+  "P": "###,#.#,###,#..,#..",
+  "U": "#.#,#.#,#.#,#.#,###",
+  "I": "###,.#.,.#.,.#.,###",
+  "N": "##.,#.#,#.#,#.#,#.#",
+  "R": "##.,#.#,##.,#.#,#.#",
+};
+
+export function chartPng(records: MetricsRecord[]): Uint8Array {
+  const scale = 2; // font pixel size
+  const ps = panels(records);
+  const height = ps.length * PANEL_H + 4;
+  const image: Raster = {
+    width: WIDTH,
+    height,
+    channels: 3,
+    data: new Uint8Array(WIDTH * height * 3).fill(255),
+  };
+  const put = (x: number, y: number, rgb: [number, number, number]) => {
+    x = Math.round(x);
+    y = Math.round(y);
+    if (x >= 0 && y >= 0 && x < WIDTH && y < height) image.data.set(rgb, (y * WIDTH + x) * 3);
+  };
+  const line = (x0: number, y0: number, x1: number, y1: number, rgb: [number, number, number]) => {
+    const n = Math.max(1, Math.ceil(Math.max(Math.abs(x1 - x0), Math.abs(y1 - y0))));
+    for (let i = 0; i <= n; i++) put(x0 + ((x1 - x0) * i) / n, y0 + ((y1 - y0) * i) / n, rgb);
+  };
+  const text = (
+    s: string,
+    x: number,
+    y: number,
+    rgb: [number, number, number],
+    align: "left" | "right" | "center" = "left",
+  ) => {
+    const w = s.length * 4 * scale;
+    let cx = align === "right" ? x - w : align === "center" ? x - w / 2 : x;
+    for (const ch of s.toUpperCase()) {
+      const glyph = FONT[ch] ?? FONT[" "];
+      glyph.split(",").forEach((row, gy) =>
+        [...row].forEach((c, gx) => {
+          if (c !== "#") return;
+          for (let a = 0; a < scale; a++) {
+            for (let b = 0; b < scale; b++) put(cx + gx * scale + a, y + gy * scale + b, rgb);
+          }
+        })
+      );
+      cx += 4 * scale;
+    }
+  };
+  const maxStep = records[records.length - 1]?.step ?? 1;
+  const plotW = WIDTH - MARGIN.left - MARGIN.right, plotH = PANEL_H - MARGIN.top - MARGIN.bottom;
+  ps.forEach((p, i) => {
+    const y0 = i * PANEL_H;
+    const x = (s: number) => MARGIN.left + (s / maxStep) * plotW;
+    const y = (v: number) => y0 + MARGIN.top + (1 - (v - p.yMin) / (p.yMax - p.yMin)) * plotH;
+    text(p.title, MARGIN.left, y0 + 8, [17, 24, 39]);
+    for (const t of niceSteps(p.yMax)) {
+      line(MARGIN.left, y(t), WIDTH - MARGIN.right, y(t), [229, 231, 235]);
+      text(formatTick(t), MARGIN.left - 8, y(t) - 5, [75, 85, 99], "right");
+    }
+    for (const t of niceSteps(maxStep)) {
+      text(formatTick(t), x(t), y0 + PANEL_H - 20, [75, 85, 99], "center");
+    }
+    p.series.forEach((s, k) => {
+      for (let j = 1; j < s.points.length; j++) {
+        const [a0, b0] = s.points[j - 1], [a1, b1] = s.points[j];
+        line(x(a0), y(b0), x(a1), y(b1), s.color);
+      }
+      text(s.name, WIDTH - MARGIN.right - 180 + k * 90, y0 + 8, s.color);
+    });
+  });
+  text("STEP", WIDTH / 2, height - 12, [75, 85, 99], "center");
+  return encodePng(image);
+}
+
+export async function writeReport(run: string): Promise<string[]> {
+  const records = parseMetrics(await Deno.readTextFile(`${run}/metrics.jsonl`));
+  if (records.length === 0) throw new Error(`${run}/metrics.jsonl has no records yet`);
+  await Deno.mkdir(`${run}/report`, { recursive: true });
+  const written = [
+    `${run}/report/training.svg`,
+    `${run}/report/training.png`,
+    `${run}/report/index.md`,
+  ];
+  await writeFileAtomic(written[0], new TextEncoder().encode(chartSvg(records)));
+  await writeFileAtomic(written[1], chartPng(records));
+  let metrics = "";
+  try {
+    const meta =
+      JSON.parse(await Deno.readTextFile(`${run}/model.json`)).userDefinedMetadata.edgegan;
+    if (meta.metrics) {
+      metrics = "\n## Evaluation\n\n| metric | value |\n|---|---|\n" +
+        Object.entries(meta.metrics as Record<string, unknown>)
+          .filter(([, v]) => typeof v === "number")
+          .map(([k, v]) => `| ${k} | ${v} |`).join("\n") +
+        "\n";
+    }
+  } catch {
+    // No saved model yet: the report shows training only.
+  }
+  const samples: string[] = [];
+  try {
+    for await (const e of Deno.readDir(`${run}/samples`)) {
+      if (e.name.endsWith(".png")) samples.push(e.name);
+    }
+  } catch {
+    // no samples folder
+  }
+  samples.sort();
+  const md =
+    `# Training report: ${run}\n\n![losses and discriminator outputs](training.svg)\n${metrics}\n## Sample grids, in order\n\n${
+      samples.map((s) => `![${s}](../samples/${s})`).join("\n")
+    }\n`;
+  await writeFileAtomic(written[2], new TextEncoder().encode(md));
+  return written;
+}
+
+if (import.meta.main) {
+  const i = Deno.args.indexOf("--run");
+  const run = i >= 0 ? Deno.args[i + 1] : undefined;
+  if (!run || Deno.args.length !== 2) {
+    console.error(
+      "error: --run: required; accepts a training output folder, e.g. --run models/mnist",
+    );
+    Deno.exit(2);
+  }
+  try {
+    for (const file of await writeReport(run.replace(/\/+$/, ""))) console.log(`wrote ${file}`);
+  } catch (err) {
+    console.error(`error: ${(err as Error).message.split("\n")[0]}`);
+    Deno.exit(1);
+  }
+}
