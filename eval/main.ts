@@ -106,13 +106,126 @@ function row(name: string, ours: number, ceiling: number | string, digits = 3): 
   return `  ${name.padEnd(34)}${ours.toFixed(digits).padStart(10)}   ${c.padStart(10)}`;
 }
 
+/** Evaluates one saved generator, prints its table, and returns its metrics. */
+async function evaluateModel(
+  dir: string,
+  samples: number,
+  write: boolean,
+): Promise<Record<string, unknown>> {
+  const loaded = await loadGenerator(dir);
+  const { model, metadata } = loaded;
+  const started = performance.now();
+  let metrics: Record<string, unknown>;
+  try {
+    if (metadata.dataset === "mnist") {
+      const images = generate(model, metadata.latent.size, EVAL_SEED, samples);
+      const { generated: g, real: r } = await imageMetrics(images, samples);
+      console.log(
+        `eval ${loaded.id}: ${samples} samples (seed ${EVAL_SEED}); ceiling = real data (training images vs the test set)`,
+      );
+      console.log(
+        `  ${"metric".padEnd(34)}${"generator".padStart(10)}   ${"ceiling".padStart(10)}`,
+      );
+      console.log(row("classifier score (max 10)", g.classifierScore, r.classifierScore));
+      console.log(row("Fréchet distance (classifier feat.)", g.frechetDistance, r.frechetDistance));
+      console.log(row("precision (k=3)", g.precision, r.precision));
+      console.log(row("recall (k=3)", g.recall, r.recall));
+      console.log(row("digits holding >= 1%", g.digitsAbove1pct, r.digitsAbove1pct, 0));
+      console.log(row("digit KL from uniform", g.digitKlFromUniform, r.digitKlFromUniform, 4));
+      console.log(
+        row(
+          "nearest training image, median",
+          g.nearestTrainMedian,
+          `${r.nearestTrainMedian.toFixed(3)}*`,
+        ),
+      );
+      console.log(
+        row("nearest training image, 5th pct", g.nearestTrainP5, `${r.nearestTrainP5.toFixed(3)}*`),
+      );
+      console.log(
+        `  digit histogram: ${
+          g.digitHistogram.map((p, i) => `${i}: ${(100 * p).toFixed(1)}%`).join(", ")
+        }`,
+      );
+      console.log(
+        "  * for test images, which the generator never saw: a generator that copies training images sits well below",
+      );
+      metrics = {
+        evalSamples: samples,
+        evalSeed: EVAL_SEED,
+        classifierScore: round(g.classifierScore),
+        frechetDistance: round(g.frechetDistance),
+        precision: round(g.precision),
+        recall: round(g.recall),
+        digitsAbove1pct: g.digitsAbove1pct,
+        digitKlFromUniform: round(g.digitKlFromUniform),
+        digitHistogram: g.digitHistogram.map(round),
+        nearestTrainMedian: round(g.nearestTrainMedian),
+        nearestTrainP5: round(g.nearestTrainP5),
+        ceiling: {
+          classifierScore: round(r.classifierScore),
+          frechetDistance: round(r.frechetDistance),
+          precision: round(r.precision),
+          recall: round(r.recall),
+          nearestTrainMedian: round(r.nearestTrainMedian),
+          nearestTrainP5: round(r.nearestTrainP5),
+        },
+      };
+    } else {
+      const mixture = MIXTURES[metadata.dataset];
+      const points = generate(model, metadata.latent.size, EVAL_SEED, 2500);
+      const m = pacganMetrics(points, mixture);
+      console.log(`eval ${loaded.id}: PacGAN protocol, 2500 samples`);
+      console.log(
+        `  modes covered ${m.modes}/${mixture.modes.length}, high-quality ${
+          (100 * m.highQuality).toFixed(1)
+        }%, reverse KL ${m.reverseKl.toFixed(4)}`,
+      );
+      metrics = {
+        evalSamples: 2500,
+        evalSeed: EVAL_SEED,
+        modes: m.modes,
+        highQuality: round(m.highQuality),
+        reverseKl: round(m.reverseKl),
+      };
+    }
+  } finally {
+    model.dispose();
+  }
+  metrics.evalSeconds = Math.round((performance.now() - started) / 1000);
+  if (write) {
+    await updateGeneratorMetadata(dir, (meta) => ({ ...meta, metrics }));
+    console.log(`metrics written to ${dir}/model.json`);
+  }
+  return metrics;
+}
+
+/** Mean ± standard error of each numeric metric over several trainings. */
+function summarise(all: Record<string, unknown>[]): void {
+  const keys = Object.keys(all[0]).filter((k) =>
+    typeof all[0][k] === "number" && !k.startsWith("eval")
+  );
+  console.log(`\nover ${all.length} trainings (mean ± standard error):`);
+  for (const key of keys) {
+    const xs = all.map((m) => m[key] as number);
+    const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+    const sd = Math.sqrt(xs.reduce((s, x) => s + (x - mean) ** 2, 0) / (xs.length - 1));
+    console.log(
+      `  ${key.padEnd(22)}${mean.toFixed(4).padStart(10)} ± ${
+        (sd / Math.sqrt(xs.length)).toFixed(4)
+      }`,
+    );
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   let values;
   try {
     ({ values } = parseArgs({
       args: argv,
       options: {
-        model: { type: "string" },
+        model: { type: "string", multiple: true },
+        seeds: { type: "string" },
         samples: { type: "string" },
         "no-write": { type: "boolean" },
       },
@@ -122,11 +235,11 @@ async function main(argv: string[]): Promise<number> {
     console.error(
       `error: ${
         (err as Error).message.split("\n")[0]
-      } (accepted: --model DIR, --samples N, --no-write)`,
+      } (accepted: --model DIR (repeatable), --seeds K, --samples N, --no-write)`,
     );
     return 2;
   }
-  if (!values.model) {
+  if (!values.model?.length) {
     console.error("error: --model: required; accepts a saved generator folder, e.g. models/mnist");
     return 2;
   }
@@ -137,108 +250,36 @@ async function main(argv: string[]): Promise<number> {
     );
     return 2;
   }
-  await initBackend("wasm");
-  let loaded;
-  try {
-    loaded = await loadGenerator(values.model);
-  } catch (err) {
-    if (err instanceof ModelLoadError) {
-      console.error(`error: ${err.message}`);
-      return 1;
+  let dirs = values.model.map((d) => d.replace(/\/+$/, ""));
+  if (values.seeds !== undefined) {
+    const k = Number(values.seeds);
+    if (!Number.isInteger(k) || k < 2 || k > 100) {
+      console.error(
+        `error: --seeds: got ${
+          JSON.stringify(values.seeds)
+        }; accepts an integer 2..100 (evaluates <model>-s1 … <model>-sK)`,
+      );
+      return 2;
     }
-    throw err;
+    dirs = dirs.flatMap((d) => Array.from({ length: k }, (_, i) => `${d}-s${i + 1}`));
   }
-  const { model, metadata } = loaded;
-  const started = performance.now();
-  let metrics: Record<string, unknown>;
-  if (metadata.dataset === "mnist") {
-    const images = generate(model, metadata.latent.size, EVAL_SEED, samples);
-    let result;
+  await initBackend("wasm");
+  const all: Record<string, unknown>[] = [];
+  for (const dir of dirs) {
     try {
-      result = await imageMetrics(images, samples);
+      all.push(await evaluateModel(dir, samples, !values["no-write"]));
     } catch (err) {
       if (err instanceof ModelLoadError) {
-        console.error(
-          `error: the classifier: ${err.message}; train it with deno task train-classifier`,
-        );
+        const what = err.file.includes("classifier")
+          ? `the classifier: ${err.message}; train it with deno task train-classifier`
+          : err.message;
+        console.error(`error: ${what}`);
         return 1;
       }
       throw err;
     }
-    const { generated: g, real: r } = result;
-    console.log(
-      `eval ${loaded.id}: ${samples} samples (seed ${EVAL_SEED}); ceiling = real data (training images vs the test set)`,
-    );
-    console.log(`  ${"metric".padEnd(34)}${"generator".padStart(10)}   ${"ceiling".padStart(10)}`);
-    console.log(row("classifier score (max 10)", g.classifierScore, r.classifierScore));
-    console.log(row("Fréchet distance (classifier feat.)", g.frechetDistance, r.frechetDistance));
-    console.log(row("precision (k=3)", g.precision, r.precision));
-    console.log(row("recall (k=3)", g.recall, r.recall));
-    console.log(row("digits holding >= 1%", g.digitsAbove1pct, r.digitsAbove1pct, 0));
-    console.log(row("digit KL from uniform", g.digitKlFromUniform, r.digitKlFromUniform, 4));
-    console.log(
-      row(
-        "nearest training image, median",
-        g.nearestTrainMedian,
-        `${r.nearestTrainMedian.toFixed(3)}*`,
-      ),
-    );
-    console.log(
-      row("nearest training image, 5th pct", g.nearestTrainP5, `${r.nearestTrainP5.toFixed(3)}*`),
-    );
-    console.log(
-      `  digit histogram: ${
-        g.digitHistogram.map((p, i) => `${i}: ${(100 * p).toFixed(1)}%`).join(", ")
-      }`,
-    );
-    console.log(
-      "  * for test images, which the generator never saw: a generator that copies training images sits well below",
-    );
-    metrics = {
-      evalSamples: samples,
-      evalSeed: EVAL_SEED,
-      classifierScore: round(g.classifierScore),
-      frechetDistance: round(g.frechetDistance),
-      precision: round(g.precision),
-      recall: round(g.recall),
-      digitsAbove1pct: g.digitsAbove1pct,
-      digitKlFromUniform: round(g.digitKlFromUniform),
-      digitHistogram: g.digitHistogram.map(round),
-      nearestTrainMedian: round(g.nearestTrainMedian),
-      nearestTrainP5: round(g.nearestTrainP5),
-      ceiling: {
-        classifierScore: round(r.classifierScore),
-        frechetDistance: round(r.frechetDistance),
-        precision: round(r.precision),
-        recall: round(r.recall),
-        nearestTrainMedian: round(r.nearestTrainMedian),
-        nearestTrainP5: round(r.nearestTrainP5),
-      },
-    };
-  } else {
-    const mixture = MIXTURES[metadata.dataset];
-    const points = generate(model, metadata.latent.size, EVAL_SEED, 2500);
-    const m = pacganMetrics(points, mixture);
-    console.log(`eval ${loaded.id}: PacGAN protocol, 2500 samples`);
-    console.log(
-      `  modes covered ${m.modes}/${mixture.modes.length}, high-quality ${
-        (100 * m.highQuality).toFixed(1)
-      }%, reverse KL ${m.reverseKl.toFixed(4)}`,
-    );
-    metrics = {
-      evalSamples: 2500,
-      evalSeed: EVAL_SEED,
-      modes: m.modes,
-      highQuality: round(m.highQuality),
-      reverseKl: round(m.reverseKl),
-    };
   }
-  metrics.evalSeconds = Math.round((performance.now() - started) / 1000);
-  model.dispose();
-  if (!values["no-write"]) {
-    await updateGeneratorMetadata(values.model, (meta) => ({ ...meta, metrics }));
-    console.log(`metrics written to ${values.model}/model.json`);
-  }
+  if (all.length > 1) summarise(all);
   return 0;
 }
 

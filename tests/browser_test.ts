@@ -5,36 +5,12 @@
  */
 import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
-import { taskArgs } from "./helpers.ts";
+import { startServer } from "./helpers.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
-const ROOT = new URL("..", import.meta.url).pathname;
 const available = await Deno.stat(CHROMIUM).then(() => true, () => false);
 if (!available) {
   console.warn(`browser tests skipped: ${CHROMIUM} not found (apt-get install chromium)`);
-}
-
-async function startServer() {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [...taskArgs("serve"), "--host", "127.0.0.1", "--port", String(port)],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  while (!(await reader.read()).value?.includes("serving")) { /* wait for the listen line */ }
-  return {
-    base: `http://127.0.0.1:${port}`,
-    async stop() {
-      child.kill("SIGTERM");
-      await child.status;
-      reader.releaseLock();
-      await child.stdout.cancel().catch(() => {});
-    },
-  };
 }
 
 Deno.test({

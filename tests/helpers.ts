@@ -71,3 +71,47 @@ export function taskArgs(name: string): string[] {
   if (deno !== "deno") throw new Error(`task ${name} does not start with deno`);
   return args;
 }
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+/**
+ * Starts the server exactly as `deno task serve` does (same permissions) on a free port, with
+ * PORT from the environment, and waits for its listen line.
+ */
+export async function startServer(model?: string) {
+  const port = freePort();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [...taskArgs("serve"), ...(model ? ["--model", model] : []), "--host", "127.0.0.1"],
+    cwd: new URL("..", import.meta.url).pathname,
+    env: { PORT: String(port), NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "";
+  while (!seen.includes("serving")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`server exited: ${seen} ${await new Response(child.stderr).text()}`);
+    seen += value;
+  }
+  return {
+    port,
+    base: `http://127.0.0.1:${port}`,
+    /** What the server printed before listening. */
+    seen,
+    /** Stops the server; returns what it wrote to stderr. */
+    async stop(): Promise<string> {
+      child.kill("SIGTERM");
+      await child.status;
+      reader.releaseLock();
+      await child.stdout.cancel().catch(() => {});
+      return await new Response(child.stderr).text();
+    },
+  };
+}

@@ -4,7 +4,7 @@ import { loadGenerator } from "../models/generator.ts";
 import { createApp } from "../serve/app.ts";
 import { Sampler } from "../serve/sampler.ts";
 import { runSoak } from "../bench/soak.ts";
-import { trainTinyModel } from "./helpers.ts";
+import { startServer, trainTinyModel } from "./helpers.ts";
 
 await initBackend("wasm");
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -115,19 +115,8 @@ Deno.test(`${CASES.length} hostile requests get a 4xx JSON error or the document
 });
 
 Deno.test("a real server answers raw hostile requests (traversal, huge headers) without a 5xx and keeps serving", async () => {
-  const args = JSON.parse(await Deno.readTextFile(`${ROOT}/deno.json`)).tasks.serve.split(" ")
-    .slice(1);
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [...args, "--model", FIXTURE, "--host", "127.0.0.1", "--port", String(port)],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  while (!(await reader.read()).value?.includes("serving")) { /* wait */ }
+  const server = await startServer(FIXTURE);
+  const port = server.port;
   const raw = async (request: string) => {
     const conn = await Deno.connect({ hostname: "127.0.0.1", port });
     await conn.write(new TextEncoder().encode(request));
@@ -162,10 +151,7 @@ Deno.test("a real server answers raw hostile requests (traversal, huge headers) 
     assert.equal(ok.status, 200);
     await ok.body?.cancel();
   } finally {
-    child.kill("SIGTERM");
-    await child.status;
-    reader.releaseLock();
-    await child.stdout.cancel().catch(() => {});
+    await server.stop();
   }
 });
 

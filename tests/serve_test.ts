@@ -7,7 +7,7 @@ import { latentBatch } from "../models/random.ts";
 import { createApp } from "../serve/app.ts";
 import { Sampler } from "../serve/sampler.ts";
 import { SAMPLE_LIMITS } from "../serve/params.ts";
-import { taskArgs, trainTinyModel } from "./helpers.ts";
+import { startServer, taskArgs, trainTinyModel } from "./helpers.ts";
 
 await initBackend("wasm");
 
@@ -322,52 +322,14 @@ Deno.test("a tampered, truncated or mislabelled model fails to load with a messa
   }
 });
 
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
-/** Starts `deno task serve`'s exact command line (least privilege) on a free port. */
-async function startServer(model: string) {
-  const port = freePort();
-  const args = taskArgs("serve");
-  assert.deepEqual(args, [
+Deno.test("a real server with the serve task's permissions answers JSON and a decodable PNG", async () => {
+  assert.deepEqual(taskArgs("serve"), [
     "run",
     "--allow-net",
     "--allow-read=.",
     "--allow-env=PORT",
     "serve/main.ts",
   ]);
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [...args, "--model", model, "--host", "127.0.0.1"],
-    cwd: ROOT,
-    env: { PORT: String(port), NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let seen = "";
-  while (!seen.includes("serving")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`server exited: ${seen} ${await new Response(child.stderr).text()}`);
-    seen += value;
-  }
-  return {
-    base: `http://127.0.0.1:${port}`,
-    seen,
-    async stop() {
-      child.kill("SIGTERM");
-      await child.status;
-      reader.releaseLock();
-      await child.stdout.cancel().catch(() => {});
-      return await new Response(child.stderr).text();
-    },
-  };
-}
-
-Deno.test("a real server with the serve task's permissions answers JSON and a decodable PNG", async () => {
   const server = await startServer(FIXTURE);
   try {
     assert.match(server.seen, new RegExp(`serving ${sampler.id} on http://127.0.0.1:`));
