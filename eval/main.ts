@@ -13,12 +13,15 @@ import { parseArgs } from "node:util";
 import { initBackend } from "../models/backend.ts";
 import {
   generate,
+  type GeneratorMetadata,
+  inputSpec,
+  type LoadedGenerator,
   loadGenerator,
   ModelLoadError,
   updateGeneratorMetadata,
 } from "../models/generator.ts";
 import { loadMnist, MIXTURES, toUnitRange } from "../train/data.ts";
-import { classify, loadClassifier } from "./classifier.ts";
+import { accuracy, classify, loadClassifier } from "./classifier.ts";
 import {
   classifierScore,
   coverage,
@@ -106,6 +109,29 @@ function row(name: string, ours: number, ceiling: number | string, digits = 3): 
   return `  ${name.padEnd(34)}${ours.toFixed(digits).padStart(10)}   ${c.padStart(10)}`;
 }
 
+const PER_LABEL = 1000;
+
+/**
+ * Conditional models: for each label, the fraction of 1,000 samples asked for that label which
+ * the classifier assigns to it.
+ */
+async function labelAccuracy(model: LoadedGenerator["model"], metadata: GeneratorMetadata) {
+  const classifier = await loadClassifier();
+  const perLabel: number[] = [];
+  for (const label of metadata.labels!) {
+    const images = generate(model, inputSpec(metadata), EVAL_SEED + label, PER_LABEL, label);
+    const { probs } = classify(classifier, images, PER_LABEL);
+    perLabel.push(accuracy(probs, new Uint8Array(PER_LABEL).fill(label)));
+  }
+  classifier.model.dispose();
+  console.log(
+    `  per-label accuracy (${PER_LABEL} samples each): ${
+      perLabel.map((a, i) => `${i}: ${(100 * a).toFixed(1)}%`).join(", ")
+    }`,
+  );
+  return { labelAccuracy: perLabel.map(round), minLabelAccuracy: round(Math.min(...perLabel)) };
+}
+
 /** Evaluates one saved generator, prints its table, and returns its metrics. */
 async function evaluateModel(
   dir: string,
@@ -118,7 +144,7 @@ async function evaluateModel(
   let metrics: Record<string, unknown>;
   try {
     if (metadata.dataset === "mnist") {
-      const images = generate(model, metadata.latent.size, EVAL_SEED, samples);
+      const images = generate(model, inputSpec(metadata), EVAL_SEED, samples);
       const { generated: g, real: r } = await imageMetrics(images, samples);
       console.log(
         `eval ${loaded.id}: ${samples} samples (seed ${EVAL_SEED}); ceiling = real data (training images vs the test set)`,
@@ -162,6 +188,7 @@ async function evaluateModel(
         digitHistogram: g.digitHistogram.map(round),
         nearestTrainMedian: round(g.nearestTrainMedian),
         nearestTrainP5: round(g.nearestTrainP5),
+        ...(metadata.labels ? await labelAccuracy(loaded.model, metadata) : {}),
         ceiling: {
           classifierScore: round(r.classifierScore),
           frechetDistance: round(r.frechetDistance),
@@ -173,7 +200,7 @@ async function evaluateModel(
       };
     } else {
       const mixture = MIXTURES[metadata.dataset];
-      const points = generate(model, metadata.latent.size, EVAL_SEED, 2500);
+      const points = generate(model, inputSpec(metadata), EVAL_SEED, 2500);
       const m = pacganMetrics(points, mixture);
       console.log(`eval ${loaded.id}: PacGAN protocol, 2500 samples`);
       console.log(

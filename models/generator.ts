@@ -8,12 +8,12 @@
  *
  * ```ts
  * const { model, metadata } = await loadGenerator("models/mnist");
- * const images = generate(model, metadata.latent.size, 42, 4); // 4 x 784 values in [-1, 1]
+ * const images = generate(model, inputSpec(metadata), 42, 4); // 4 x 784 values in [-1, 1]
  * ```
  */
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
-import { latentBatch, LATENT_SAMPLER } from "./random.ts";
+import { labelsFor, latentBatch, LATENT_SAMPLER, withLabels } from "./random.ts";
 import { tidyValues } from "./backend.ts";
 import {
   ModelLoadError,
@@ -40,6 +40,11 @@ export interface GeneratorMetadata {
   /** Bounds of the output ([-1, 1] from tanh), or null when unbounded. */
   outputRange: [number, number] | null;
   latent: { size: number; distribution: "normal(0,1)"; sampler: string };
+  /**
+   * Conditional models only: the label set. The generator's input is the latent vector followed
+   * by the one-hot code of the label (its index in this list).
+   */
+  labels?: number[];
   /** Dropout rates used in training; inference never applies dropout. */
   dropout: { generator: number; discriminator: number };
   /** Every training hyper-parameter, as resolved by the trainer. */
@@ -64,6 +69,16 @@ export type MetadataInput = Omit<
   "format" | "formatVersion" | "latent" | "tfjsVersion" | "createdAt" | "weightsSha256" | "golden"
 > & { latentSize: number };
 
+/** What a generator's input rows are made of: latent size, and label classes (0 = none). */
+export interface InputSpec {
+  size: number;
+  classes: number;
+}
+
+export function inputSpec(metadata: Pick<GeneratorMetadata, "latent" | "labels">): InputSpec {
+  return { size: metadata.latent.size, classes: metadata.labels?.length ?? 0 };
+}
+
 export interface LoadedGenerator {
   model: tfl.LayersModel;
   metadata: GeneratorMetadata;
@@ -81,21 +96,23 @@ const GOLDEN_TOLERANCE = 1e-3;
  */
 export function generate(
   model: tfl.LayersModel,
-  latentSize: number,
+  spec: InputSpec,
   seed: number,
   n: number,
+  label?: number,
 ): Float32Array {
-  return predictLatents(model, latentBatch(seed, n, latentSize), n, latentSize);
+  const inputs = withLabels(latentBatch(seed, n, spec.size), n, spec.size, spec.classes, labelsFor(seed, n, spec.classes, label));
+  return predictLatents(model, inputs, n, spec.size + spec.classes);
 }
 
-/** Runs the generator (dropout off) on `n` latent rows given row-major. */
+/** Runs the generator (dropout off) on `n` input rows of `width` values, row-major. */
 export function predictLatents(
   model: tfl.LayersModel,
-  latents: Float32Array,
+  inputs: Float32Array,
   n: number,
-  latentSize: number,
+  width: number,
 ): Float32Array {
-  return tidyValues(() => model.predict(tf.tensor2d(latents, [n, latentSize])) as tf.Tensor);
+  return tidyValues(() => model.predict(tf.tensor2d(inputs, [n, width])) as tf.Tensor);
 }
 
 /**
@@ -122,7 +139,7 @@ export async function saveGenerator(
       seed: GOLDEN_SEED,
       n: GOLDEN_N,
       tolerance: GOLDEN_TOLERANCE,
-      values: Array.from(generate(model, latentSize, GOLDEN_SEED, GOLDEN_N), round5),
+      values: Array.from(generate(model, inputSpec({ latent, labels: rest.labels }), GOLDEN_SEED, GOLDEN_N), round5),
     },
   };
   await writeLayersModel(dir, saved, metadata);
@@ -162,6 +179,9 @@ function checkMetadata(path: string, meta: unknown): asserts meta is GeneratorMe
   for (const key of ["name", "dataset"]) {
     if (typeof m[key] !== "string") throw problem(`${key} must be a string`);
   }
+  if (m.labels !== undefined && (!Array.isArray(m.labels) || !m.labels.every((l, i) => l === i))) {
+    throw problem("labels must be the list 0, 1, ..., k-1");
+  }
 }
 
 /**
@@ -176,9 +196,10 @@ export async function loadGenerator(dir: string): Promise<LoadedGenerator> {
   const inShape = model.inputs[0].shape;
   const outShape = model.outputs[0].shape;
   const sampleSize = metadata.outputShape.reduce((a, b) => a * b, 1);
-  if (inShape.length !== 2 || inShape[1] !== metadata.latent.size) {
+  const spec = inputSpec(metadata);
+  if (inShape.length !== 2 || inShape[1] !== spec.size + spec.classes) {
     model.dispose();
-    throw new ModelLoadError(jsonPath, `model input ${JSON.stringify(inShape)} does not take latent size ${metadata.latent.size}`);
+    throw new ModelLoadError(jsonPath, `model input ${JSON.stringify(inShape)} does not take latent size ${spec.size} plus ${spec.classes} label classes`);
   }
   if (outShape.length !== 2 || outShape[1] !== sampleSize) {
     model.dispose();
@@ -196,7 +217,7 @@ export async function loadGenerator(dir: string): Promise<LoadedGenerator> {
 /** Regenerates the golden sample; returns a description of the mismatch, or undefined. */
 export function verifyGolden({ model, metadata }: Omit<LoadedGenerator, "id">): string | undefined {
   const { seed, n, tolerance, values } = metadata.golden;
-  const out = generate(model, metadata.latent.size, seed, n);
+  const out = generate(model, inputSpec(metadata), seed, n);
   if (out.length !== values.length) {
     return `golden sample has ${values.length} values but the model gives ${out.length}`;
   }

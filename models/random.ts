@@ -122,3 +122,28 @@ export function interpolateLatents(from: number, to: number, steps: number, dim:
   }
   return out;
 }
+
+/**
+ * The labels of a conditional batch: `label` for every row when given, else drawn uniformly
+ * from `classes` by the seed (row by row, so the first k are the same whatever n is).
+ */
+export function labelsFor(seed: number, n: number, classes: number, label?: number): number[] {
+  if (label !== undefined) return new Array(n).fill(label);
+  const rng = new Rng(mix32(seed, 0x1abe1));
+  return Array.from({ length: n }, () => rng.nextInt(classes));
+}
+
+/**
+ * Generator input rows: each latent row followed, for a conditional model (`classes` > 0), by
+ * the one-hot code of its label. With `classes` = 0 this is exactly `latents`.
+ */
+export function withLabels(latents: Float32Array, n: number, size: number, classes: number, labels: number[]): Float32Array {
+  if (classes === 0) return latents;
+  const width = size + classes;
+  const out = new Float32Array(n * width);
+  for (let i = 0; i < n; i++) {
+    out.set(latents.subarray(i * size, (i + 1) * size), i * width);
+    out[i * width + size + labels[i]] = 1;
+  }
+  return out;
+}

@@ -21,7 +21,7 @@ import {
   parseQuery,
   SAMPLE_PARAMS,
 } from "./params.ts";
-import { interpolateLatents, latentBatch } from "../models/random.ts";
+import { interpolateLatents, labelsFor, latentBatch } from "../models/random.ts";
 import { openApiDocument, ROUTES } from "./routes.ts";
 import type { Sampler } from "./sampler.ts";
 import { QueueFullError, type QueueOptions, SampleQueue } from "./queue.ts";
@@ -57,7 +57,16 @@ export function createApp(state: ModelState, options: AppOptions = {}): Hono {
   app.use(cors({
     origin: "*",
     allowMethods: ["GET", "HEAD"],
-    exposeHeaders: ["X-Seed", "X-From", "X-To", "X-Steps", "ETag", "Server-Timing", "X-Request-Id"],
+    exposeHeaders: [
+      "X-Seed",
+      "X-Label",
+      "X-From",
+      "X-To",
+      "X-Steps",
+      "ETag",
+      "Server-Timing",
+      "X-Request-Id",
+    ],
   }));
   app.use(methodNotAllowed({
     app,
@@ -81,7 +90,8 @@ export function createApp(state: ModelState, options: AppOptions = {}): Hono {
    * queued generation and the encoding.
    */
   const respond = async (c: Context, request: {
-    latents: () => Float32Array;
+    /** The input rows and the label of each (labels empty for an unconditional model). */
+    inputs: () => { rows: Float32Array; labels: number[] };
     n: number;
     format: "json" | "png" | undefined;
     scale: number;
@@ -127,8 +137,10 @@ export function createApp(state: ModelState, options: AppOptions = {}): Hono {
     // Queue wait plus the (possibly batched) predict.
     startTime(c, "generate");
     let values: Float32Array;
+    let inputs: { rows: Float32Array; labels: number[] };
     try {
-      values = await queue!.submit(request.latents(), request.n);
+      inputs = request.inputs();
+      values = await queue!.submit(inputs.rows, request.n);
     } catch (err) {
       if (!(err instanceof QueueFullError)) throw err;
       return error(c, 503, "busy", `the server is busy: ${err.message}; retry in a second`, {
@@ -140,27 +152,57 @@ export function createApp(state: ModelState, options: AppOptions = {}): Hono {
     startTime(c, "encode");
     const body = format === "png"
       ? sampler.png(values, request.n, request.scale, request.cols)
-      : sampler.json(request.fields, values, request.n);
+      : sampler.json(request.fields, values, request.n, inputs.labels);
     endTime(c, "encode");
     headers["Content-Type"] = format === "png" ? "image/png" : "application/json; charset=UTF-8";
     return c.body(body as Uint8Array<ArrayBuffer> | string, 200, headers);
   };
 
   const randomSeed = () => crypto.getRandomValues(new Uint32Array(1))[0];
-  const latentSize = () => state.ready ? state.sampler.metadata.latent.size : 0;
+
+  /** A 400 for a label this model cannot take, or undefined. */
+  const badLabel = (c: Context, label: number | undefined) => {
+    if (label === undefined || !state.ready) return undefined;
+    const { classes } = state.sampler.spec;
+    if (classes === 0) {
+      return error(
+        c,
+        400,
+        "invalid_parameter",
+        `label: ${state.sampler.id} is unconditional and takes no label`,
+      );
+    }
+    if (label >= classes) {
+      return error(
+        c,
+        400,
+        "invalid_parameter",
+        `label: got "${label}"; accepts an integer 0..${classes - 1} for ${state.sampler.id}`,
+      );
+    }
+    return undefined;
+  };
 
   app.get("/sample", (c) => {
     const url = new URL(c.req.url);
     const q = parseQuery(url, SAMPLE_PARAMS);
     if (!q.ok) return error(c, 400, q.error.error, q.error.detail);
+    const { label } = q.values;
+    const rejected = badLabel(c, label);
+    if (rejected) return rejected;
     const seed = q.values.seed ?? randomSeed();
     const n = q.values.n!;
     return respond(c, {
-      latents: () => latentBatch(seed, n, latentSize()),
+      inputs: () => {
+        const { sampler } = state as { sampler: Sampler };
+        const { size, classes } = sampler.spec;
+        const labels = classes ? labelsFor(seed, n, classes, label) : [];
+        return { rows: sampler.inputs(latentBatch(seed, n, size), n, labels), labels };
+      },
       n,
       format: url.searchParams.has("format") ? q.values.format : undefined,
       scale: q.values.scale!,
-      fields: { seed },
+      fields: { seed, ...(label === undefined ? {} : { label }) },
       cacheable: q.values.seed !== undefined,
     });
   });
@@ -169,16 +211,30 @@ export function createApp(state: ModelState, options: AppOptions = {}): Hono {
     const url = new URL(c.req.url);
     const q = parseQuery(url, INTERPOLATE_PARAMS);
     if (!q.ok) return error(c, 400, q.error.error, q.error.detail);
+    const { label } = q.values;
+    const rejected = badLabel(c, label);
+    if (rejected) return rejected;
     const from = q.values.from ?? randomSeed();
     const to = q.values.to ?? randomSeed();
     const steps = q.values.steps!;
     return respond(c, {
-      latents: () => interpolateLatents(from, to, steps, latentSize()),
+      inputs: () => {
+        const { sampler } = state as { sampler: Sampler };
+        const { size, classes } = sampler.spec;
+        // One label along the whole walk: the given one, or the one `from` draws.
+        const labels = classes
+          ? new Array(steps).fill(label ?? labelsFor(from, 1, classes)[0])
+          : [];
+        return {
+          rows: sampler.inputs(interpolateLatents(from, to, steps, size), steps, labels),
+          labels,
+        };
+      },
       n: steps,
       format: url.searchParams.has("format") ? q.values.format : undefined,
       scale: q.values.scale!,
       cols: steps,
-      fields: { from, to, steps },
+      fields: { from, to, steps, ...(label === undefined ? {} : { label }) },
       cacheable: q.values.from !== undefined && q.values.to !== undefined,
     });
   });
@@ -216,12 +272,14 @@ export function createApp(state: ModelState, options: AppOptions = {}): Hono {
   app.get("/", (c) => {
     const q = parseQuery(new URL(c.req.url), PAGE_PARAMS);
     if (!q.ok) return error(c, 400, q.error.error, q.error.detail);
-    const seed = q.values.seed ?? crypto.getRandomValues(new Uint32Array(1))[0];
+    const rejected = badLabel(c, q.values.label);
+    if (rejected) return rejected;
+    const seed = q.values.seed ?? randomSeed();
     c.header("Cache-Control", q.values.seed === undefined ? "no-store" : IMMUTABLE);
     return c.html(
       renderPage(
         state.ready ? state.sampler : undefined,
-        seed,
+        { seed, label: q.values.label },
         state.ready ? undefined : state.reason,
       ),
     );

@@ -27,6 +27,14 @@ function modelCard(sampler: Sampler): string {
     ["dataset", escapeHtml(meta.dataset)],
     ["training steps", String(meta.steps)],
     ["dropout (G / D)", `${meta.dropout.generator} / ${meta.dropout.discriminator}`],
+    ...(meta.labels
+      ? [
+        ["conditional on", `digits ${meta.labels[0]}–${meta.labels[meta.labels.length - 1]}`] as [
+          string,
+          string,
+        ],
+      ]
+      : []),
     ["training time", `${Math.round(meta.wallTimeS / 60)} min on ${escapeHtml(meta.backend)}`],
   ];
   for (const [name, value] of Object.entries(meta.metrics ?? {})) {
@@ -37,21 +45,43 @@ function modelCard(sampler: Sampler): string {
   return `<dl>\n${rows.map(([k, v]) => `  <dt>${k}</dt><dd>${v}</dd>`).join("\n")}\n</dl>`;
 }
 
-export function renderPage(sampler: Sampler | undefined, seed: number, failure?: string): string {
+export function renderPage(
+  sampler: Sampler | undefined,
+  view: { seed: number; label?: number },
+  failure?: string,
+): string {
+  const { seed, label } = view;
+  const classes = sampler?.spec.classes ?? 0;
+  // Query suffix carrying the chosen label through every link and image.
+  const withLabel = label === undefined ? "" : `&amp;label=${label}`;
+  const picker = classes
+    ? `<nav aria-label="digit">
+  <span>Digit:</span>
+  <a href="/?seed=${seed}"${label === undefined ? ' aria-current="page"' : ""}>any</a>
+  ${
+      Array.from({ length: classes }, (_, d) =>
+        `<a class="digit" href="/?seed=${seed}&amp;label=${d}"${
+          label === d ? ' aria-current="page"' : ""
+        }>${d}</a>`).join("\n  ")
+    }
+</nav>`
+    : "";
   const images = sampler?.isImage
     ? `<figure>
-  <img id="grid" src="/sample?format=png&amp;n=${GRID_N}&amp;scale=${GRID_SCALE}&amp;seed=${seed}" width="${
+  <img id="grid" src="/sample?format=png&amp;n=${GRID_N}&amp;scale=${GRID_SCALE}&amp;seed=${seed}${withLabel}" width="${
       4 * 28 * GRID_SCALE
     }" height="${4 * 28 * GRID_SCALE}" alt="${GRID_N} generated digits for seed ${seed}">
-  <figcaption>Seed <strong id="seed">${seed}</strong>: ${GRID_N} samples (<a href="/sample?n=${GRID_N}&amp;seed=${seed}">JSON</a>)</figcaption>
+  <figcaption>Seed <strong id="seed">${seed}</strong>: ${GRID_N} samples (<a href="/sample?n=${GRID_N}&amp;seed=${seed}${withLabel}">JSON</a>)</figcaption>
 </figure>
+${picker}
 <nav>
-  <a id="new" class="button" href="/">New samples</a>
-  <a id="permalink" href="/?seed=${seed}">Permalink</a>
+  <a id="new" class="button" href="/${label === undefined ? "" : `?label=${label}`}">New samples</a>
+  <a id="permalink" href="/?seed=${seed}${withLabel}">Permalink</a>
 </nav>
 <form action="/" method="get">
   <label for="seed-input">Seed</label>
   <input id="seed-input" name="seed" type="number" min="0" max="4294967295" step="1" value="${seed}" required>
+  ${label === undefined ? "" : `<input type="hidden" name="label" value="${label}">`}
   <button type="submit">Show</button>
 </form>
 <h2>Latent walk</h2>
@@ -81,6 +111,8 @@ export function renderPage(sampler: Sampler | undefined, seed: number, failure?:
 body { font: 16px/1.5 system-ui, sans-serif; max-width: 42rem; margin: 2rem auto; padding: 0 1rem; color: #1d1d1f; }
 img { image-rendering: pixelated; max-width: 100%; height: auto; background: #000; display: block; }
 figure { margin: 1rem 0; }
+nav a.digit, nav a[aria-current] { min-width: 1.5rem; text-align: center; }
+nav a[aria-current] { font-weight: bold; text-decoration: none; border-bottom: 2px solid #1d4ed8; }
 nav, form { display: flex; gap: 1rem; align-items: center; margin: 1rem 0; flex-wrap: wrap; }
 .button, button { background: #1d4ed8; color: #fff; border: 0; border-radius: 6px; padding: .5rem 1rem; font: inherit; text-decoration: none; cursor: pointer; }
 input { font: inherit; padding: .4rem; width: 11rem; }

@@ -108,6 +108,12 @@ export const SAMPLE_PARAMS = {
     "PNG only: integer upscaling of each pixel",
     1,
   ),
+  label: integer(
+    "label",
+    0,
+    1023,
+    "conditional models only: the class to generate (one of the model's labels, see /model); without it labels are drawn from the seed",
+  ),
 };
 
 export const INTERPOLATE_PARAMS = {
@@ -122,10 +128,12 @@ export const INTERPOLATE_PARAMS = {
   ),
   format: SAMPLE_PARAMS.format,
   scale: SAMPLE_PARAMS.scale,
+  label: SAMPLE_PARAMS.label,
 };
 
 export const PAGE_PARAMS = {
   seed: integer("seed", 0, MAX_SEED, "seed of the grid shown; drawn at random when absent"),
+  label: SAMPLE_PARAMS.label,
 };
 
 type Specs = Record<string, ParamSpec<unknown>>;

@@ -88,7 +88,8 @@ export class SampleQueue {
       this.#scheduled = true;
       setTimeout(() => this.#drain(), 0);
     }
-    const latentSize = this.#sampler.metadata.latent.size;
+    const { size, classes } = this.#sampler.spec;
+    const latentSize = size + classes;
     const sampleSize = this.#sampler.sampleSize;
     try {
       const latents = new Float32Array(total * latentSize);

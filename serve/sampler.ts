@@ -7,7 +7,14 @@
  * const body = sampler.json({ seed: 42 }, sampler.generate(42, 4), 4); // '{"model":…,"seed":42,…}'
  * ```
  */
-import { generate, type LoadedGenerator, predictLatents } from "../models/generator.ts";
+import {
+  generate,
+  type InputSpec,
+  inputSpec,
+  type LoadedGenerator,
+  predictLatents,
+} from "../models/generator.ts";
+import { withLabels } from "../models/random.ts";
 import { encodePng, imageGrid, toPixels } from "../models/image.ts";
 
 /** The JSON body of GET /sample. */
@@ -26,6 +33,8 @@ export interface SampleBody {
   encoding: "uint8" | "float32";
   /** Bounds of the values, or null when unbounded. */
   range: [number, number] | null;
+  /** Conditional models: the label of each sample. */
+  labels?: number[];
   /** n arrays of the sample's values, row-major. */
   samples: number[][];
 }
@@ -50,17 +59,37 @@ export class Sampler {
   }
 
   /** Raw generator output for (seed, n), row-major. */
-  generate(seed: number, n: number): Float32Array {
-    return generate(this.#loaded.model, this.#loaded.metadata.latent.size, seed, n);
+  generate(seed: number, n: number, label?: number): Float32Array {
+    return generate(this.#loaded.model, this.spec, seed, n, label);
   }
 
-  /** Raw generator output for `n` latent rows given row-major. */
-  predict(latents: Float32Array, n: number): Float32Array {
-    return predictLatents(this.#loaded.model, latents, n, this.#loaded.metadata.latent.size);
+  /** Latent size and label classes (0 for an unconditional model). */
+  get spec(): InputSpec {
+    return inputSpec(this.#loaded.metadata);
+  }
+
+  /**
+   * The input rows for `latents` (n rows): for a conditional model each row gets the one-hot
+   * code of its label. Returns the rows and the labels used (empty when unconditional).
+   */
+  inputs(latents: Float32Array, n: number, labels: number[]): Float32Array {
+    const { size, classes } = this.spec;
+    return withLabels(latents, n, size, classes, labels);
+  }
+
+  /** Raw generator output for `n` input rows given row-major. */
+  predict(inputs: Float32Array, n: number): Float32Array {
+    const { size, classes } = this.spec;
+    return predictLatents(this.#loaded.model, inputs, n, size + classes);
   }
 
   /** The JSON body for `n` samples; `fields` (seed, or from/to/steps) are echoed. */
-  json(fields: Record<string, number>, values: Float32Array, n: number): string {
+  json(
+    fields: Record<string, number>,
+    values: Float32Array,
+    n: number,
+    labels: number[] = [],
+  ): string {
     const size = this.sampleSize;
     const flat = this.isImage ? toPixels(values) : values;
     const head: Omit<SampleBody, "samples"> = {
@@ -70,6 +99,7 @@ export class Sampler {
       shape: this.#loaded.metadata.outputShape,
       encoding: this.isImage ? "uint8" : "float32",
       range: this.isImage ? [0, 255] : null,
+      ...(labels.length ? { labels } : {}),
     };
     // Typed-array join is several times faster than JSON.stringify of nested number arrays
     // (measured: JSON encoding was a fifth of the server's CPU at n = 1) and prints the same.

@@ -64,6 +64,7 @@ Deno.test("every flag parses its documented form", () => {
     logEvery: 2,
     backend: "cpu",
     resume: true,
+    conditional: false,
   });
   assert.equal(explicit.size, Object.keys(FLAGS).length + 1);
 });

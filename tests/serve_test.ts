@@ -163,7 +163,7 @@ Deno.test("invalid parameters give 400 JSON naming the parameter and what it acc
     [
       "/sample?sead=1",
       "unknown_parameter",
-      /^unknown query parameter "sead"; this route accepts n, seed, format, scale$/,
+      /^unknown query parameter "sead"; this route accepts n, seed, format, scale, label$/,
     ],
     ["/healthz?x=1", "unknown_parameter", /this route takes no parameters/],
     ["/?seed=-5", "invalid_parameter", /^seed: got "-5"/],
@@ -223,7 +223,7 @@ Deno.test("GET /healthz, /model and /openapi.json describe the model and the API
     "/sample",
   ]);
   const params = doc.paths["/sample"].get.parameters;
-  assert.deepEqual(params.map((p: { name: string }) => p.name), ["n", "seed", "format", "scale"]);
+  assert.deepEqual(params.map((p: { name: string }) => p.name), ["n", "seed", "format", "scale", "label"]);
   assert.equal(params[0].schema.maximum, SAMPLE_LIMITS.maxSamples);
   assert.deepEqual(params[2].schema.enum, ["json", "png"]);
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { initBackend } from "../models/backend.ts";
-import { generate, loadGenerator } from "../models/generator.ts";
+import { generate, inputSpec, loadGenerator } from "../models/generator.ts";
 
 await initBackend("wasm");
 
@@ -15,7 +15,7 @@ Deno.test("the shipped models/mnist loads, verifies its weights hash and golden 
     assert.deepEqual(metadata.dropout, { generator: 0.5, discriminator: 0.5 });
     assert.ok(metadata.steps >= 10_000, `trained for ${metadata.steps} steps`);
     // Digits are white strokes on black: most pixels near -1, a real fraction bright.
-    const x = generate(model, metadata.latent.size, 7, 16);
+    const x = generate(model, inputSpec(metadata), 7, 16);
     const dark = x.filter((v) => v < -0.9).length / x.length;
     const bright = x.filter((v) => v > 0.5).length / x.length;
     assert.ok(dark > 0.6, `dark fraction ${dark}`);

@@ -31,6 +31,8 @@ export interface TrainConfig {
   checkpointEvery: number;
   logEvery: number;
   resume: boolean;
+  /** Class-conditional GAN (MNIST): the digit label goes to G and D as a one-hot code. */
+  conditional: boolean;
   backend: BackendName;
 }
 
@@ -39,7 +41,7 @@ export class UsageError extends Error {
   override name = "UsageError";
 }
 
-type Key = Exclude<keyof TrainConfig, "resume">;
+type Key = Exclude<keyof TrainConfig, "resume" | "conditional">;
 
 interface FlagSpec {
   key: Key;
@@ -196,11 +198,12 @@ export const DEFAULTS: Omit<TrainConfig, "out"> = {
   checkpointEvery: 1000,
   logEvery: 100,
   resume: false,
+  conditional: false,
   backend: "wasm",
 };
 
-export function defaultOut(dataset: DatasetName): string {
-  return `models/${dataset}`;
+export function defaultOut(dataset: DatasetName, conditional = false): string {
+  return `models/${dataset}${conditional ? "-cond" : ""}`;
 }
 
 function formatValue(value: unknown): string {
@@ -243,6 +246,7 @@ export function parseTrainArgs(argv: string[]): ParsedArgs {
   const options: Record<string, { type: "string" | "boolean" }> = {};
   for (const name of Object.keys(FLAGS)) options[name] = { type: "string" };
   options.resume = { type: "boolean" };
+  options.conditional = { type: "boolean" };
   options.help = { type: "boolean" };
   // parseArgs reads "--batch -3" as a missing value; join negative numbers so the range check
   // below can say what the flag accepts.
@@ -278,7 +282,12 @@ export function parseTrainArgs(argv: string[]): ParsedArgs {
     config.resume = true;
     explicit.add("resume");
   }
-  if (!config.out) config.out = defaultOut(config.dataset);
+  if (values.conditional) {
+    if (config.dataset !== "mnist") throw new UsageError(`--conditional: needs --dataset mnist (got ${config.dataset})`);
+    config.conditional = true;
+    explicit.add("conditional");
+  }
+  if (!config.out) config.out = defaultOut(config.dataset, config.conditional);
   return { config, explicit, help: values.help === true };
 }
 

@@ -9,7 +9,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type * as tfl from "@tensorflow/tfjs-layers";
-import { latentBatch, mix32, Rng } from "../models/random.ts";
+import { labelsFor, latentBatch, mix32, Rng, withLabels } from "../models/random.ts";
 import { Adam } from "./adam.ts";
 import type { TrainConfig } from "./config.ts";
 import { MIXTURES, type MnistSplit, sampleMixture } from "./data.ts";
@@ -33,6 +33,7 @@ const DRAW = {
   dMask: 4,
   dMaskG: 5,
   epoch: 6,
+  fakeLabels: 7,
 } as const;
 
 /** Where real batches come from: MNIST images, or points from a 2-D mixture. */
@@ -58,21 +59,35 @@ export class RealData {
         new Rng(mix32(seed, step, DRAW.batch)),
       );
     }
-    // Epochs of a fresh permutation each, dropping the last partial batch.
     const images = this.#mnist.images;
-    const perEpoch = Math.floor(this.#mnist.count / batch);
-    const epoch = Math.floor(step / perEpoch);
-    if (epoch !== this.#epoch) {
-      this.#order = permutation(this.#mnist.count, new Rng(mix32(seed, epoch, DRAW.epoch)));
-      this.#epoch = epoch;
-    }
-    const start = (step % perEpoch) * batch;
+    const start = this.#start(step);
     const out = new Float32Array(batch * 784);
     for (let i = 0; i < batch; i++) {
       const src = this.#order![start + i] * 784;
       for (let j = 0; j < 784; j++) out[i * 784 + j] = images[src + j] / 127.5 - 1;
     }
     return out;
+  }
+
+  /** The digit labels of MNIST batch `step` (the same rows as `batch(step)`). */
+  labels(step: number): number[] {
+    if (!this.#mnist) throw new Error("only MNIST batches have labels");
+    const start = this.#start(step);
+    return Array.from({ length: this.config.batch }, (_, i) => this.#mnist!.labels[this.#order![start + i]]);
+  }
+
+  /**
+   * The first row of batch `step` in its epoch's order. Epochs are fresh permutations of the
+   * training set, dropping the last partial batch.
+   */
+  #start(step: number): number {
+    const perEpoch = Math.floor(this.#mnist!.count / this.config.batch);
+    const epoch = Math.floor(step / perEpoch);
+    if (epoch !== this.#epoch) {
+      this.#order = permutation(this.#mnist!.count, new Rng(mix32(this.config.seed, epoch, DRAW.epoch)));
+      this.#epoch = epoch;
+    }
+    return (step % perEpoch) * this.config.batch;
   }
 }
 
@@ -98,10 +113,14 @@ export class Gan {
   /** 1 for the real half of a discriminator batch, 0 for the fake half. */
   readonly #targets: tf.Tensor2D;
 
+  /** Label classes of a conditional GAN (their one-hot codes extend G's and D's inputs), else 0. */
+  readonly classes: number;
+
   constructor(readonly config: TrainConfig, readonly data: RealData) {
     const outActivation = config.dataset === "mnist" ? "tanh" : "linear";
+    this.classes = config.conditional ? 10 : 0;
     this.generator = buildGenerator({
-      inDim: config.latent,
+      inDim: config.latent + this.classes,
       hidden: config.gHidden,
       dropout: config.gDropout,
       outDim: data.dim,
@@ -109,7 +128,7 @@ export class Gan {
       seed: config.seed,
     });
     this.discriminator = buildDiscriminator({
-      inDim: data.dim,
+      inDim: data.dim + this.classes,
       hidden: config.dHidden,
       dropout: config.dDropout,
       outDim: 1,
@@ -138,10 +157,20 @@ export class Gan {
     const { batch, latent, seed } = this.config;
     const seeds = (draw: number) => mix32(seed, step, draw);
     return tf.tidy(() => {
-      const real = tf.tensor2d(this.data.batch(step), [batch, this.data.dim]);
-      const z = tf.tensor2d(latentBatch(seeds(DRAW.noise), batch, latent), [batch, latent]);
+      // A conditional GAN appends the one-hot label to G's noise and to D's images.
+      const { classes } = this;
+      const dim = this.data.dim;
+      const realLabels = classes ? this.data.labels(step) : [];
+      const fakeLabels = classes ? labelsFor(seeds(DRAW.fakeLabels), batch, classes) : [];
+      const real = tf.tensor2d(withLabels(this.data.batch(step), batch, dim, classes, realLabels), [batch, dim + classes]);
+      const z = tf.tensor2d(
+        withLabels(latentBatch(seeds(DRAW.noise), batch, latent), batch, latent, classes, fakeLabels),
+        [batch, latent + classes],
+      );
       const gTrace = forward(this.g, z, seeds(DRAW.gMask));
-      const fake = gTrace.output;
+      const fake = classes
+        ? tf.concat([gTrace.output, tf.cast(tf.oneHot(tf.tensor1d(fakeLabels, "int32"), classes), "float32")], 1) as tf.Tensor2D
+        : gTrace.output;
 
       // Discriminator: real and fake in one batch of 2B rows. For loss softplus(-l) on real and
       // softplus(l) on fake, each averaged over B, dLoss/dl = (sigmoid(l) - target) / B.
@@ -162,7 +191,8 @@ export class Gan {
       const gLoss = tf.mean(tf.softplus(tf.neg(gLogits)));
       const dGLogits = tf.div(tf.sub(tf.sigmoid(gLogits), 1), batch) as tf.Tensor2D;
       const { dInput } = backward(this.d, gdTrace, dGLogits, { params: false, input: true });
-      this.gAdam.apply(backward(this.g, gTrace, dInput!).grads);
+      const dImages = classes ? tf.slice(dInput!, [0, 0], [batch, dim]) as tf.Tensor2D : dInput!;
+      this.gAdam.apply(backward(this.g, gTrace, dImages).grads);
 
       const stats = tf.stack([
         dLoss,

@@ -196,6 +196,7 @@ export async function runTraining(
           outputRange: config.dataset === "mnist" ? [-1, 1] : null,
           latentSize: config.latent,
           dropout: { generator: config.gDropout, discriminator: config.dDropout },
+      ...(gan.classes ? { labels: Array.from({ length: gan.classes }, (_, i) => i) } : {}),
           hyperparameters: hyperparameters(config),
           steps: step,
           seed: config.seed,
@@ -218,12 +219,15 @@ export async function runTraining(
   }
 
   async function writeSamples(gan: Gan, step: number): Promise<void> {
+    // The grid equals GET /sample?n=64&seed=<seed> on the saved model (labels, if any, drawn
+    // from the seed like every served sample).
+    const spec = { size: config.latent, classes: gan.classes };
     const name = `${out}/samples/step-${String(step).padStart(7, "0")}.png`;
     await writing(`${out}/samples`, () => Deno.mkdir(`${out}/samples`, { recursive: true }));
     const png = config.dataset === "mnist"
-      ? digitGridPng(generate(gan.generator, config.latent, config.seed, SAMPLE_GRID), SAMPLE_GRID)
+      ? digitGridPng(generate(gan.generator, spec, config.seed, SAMPLE_GRID), SAMPLE_GRID)
       : scatterPng(
-        generate(gan.generator, config.latent, config.seed, SCATTER_POINTS),
+        generate(gan.generator, spec, config.seed, SCATTER_POINTS),
         MIXTURES[config.dataset],
       );
     await writing(name, () => writeFileAtomic(name, png));
