@@ -223,7 +223,13 @@ Deno.test("GET /healthz, /model and /openapi.json describe the model and the API
     "/sample",
   ]);
   const params = doc.paths["/sample"].get.parameters;
-  assert.deepEqual(params.map((p: { name: string }) => p.name), ["n", "seed", "format", "scale", "label"]);
+  assert.deepEqual(params.map((p: { name: string }) => p.name), [
+    "n",
+    "seed",
+    "format",
+    "scale",
+    "label",
+  ]);
   assert.equal(params[0].schema.maximum, SAMPLE_LIMITS.maxSamples);
   assert.deepEqual(params[2].schema.enum, ["json", "png"]);
 });

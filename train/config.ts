@@ -283,7 +283,9 @@ export function parseTrainArgs(argv: string[]): ParsedArgs {
     explicit.add("resume");
   }
   if (values.conditional) {
-    if (config.dataset !== "mnist") throw new UsageError(`--conditional: needs --dataset mnist (got ${config.dataset})`);
+    if (config.dataset !== "mnist") {
+      throw new UsageError(`--conditional: needs --dataset mnist (got ${config.dataset})`);
+    }
     config.conditional = true;
     explicit.add("conditional");
   }

@@ -73,7 +73,10 @@ export class RealData {
   labels(step: number): number[] {
     if (!this.#mnist) throw new Error("only MNIST batches have labels");
     const start = this.#start(step);
-    return Array.from({ length: this.config.batch }, (_, i) => this.#mnist!.labels[this.#order![start + i]]);
+    return Array.from(
+      { length: this.config.batch },
+      (_, i) => this.#mnist!.labels[this.#order![start + i]],
+    );
   }
 
   /**
@@ -84,7 +87,10 @@ export class RealData {
     const perEpoch = Math.floor(this.#mnist!.count / this.config.batch);
     const epoch = Math.floor(step / perEpoch);
     if (epoch !== this.#epoch) {
-      this.#order = permutation(this.#mnist!.count, new Rng(mix32(this.config.seed, epoch, DRAW.epoch)));
+      this.#order = permutation(
+        this.#mnist!.count,
+        new Rng(mix32(this.config.seed, epoch, DRAW.epoch)),
+      );
       this.#epoch = epoch;
     }
     return (step % perEpoch) * this.config.batch;
@@ -162,14 +168,26 @@ export class Gan {
       const dim = this.data.dim;
       const realLabels = classes ? this.data.labels(step) : [];
       const fakeLabels = classes ? labelsFor(seeds(DRAW.fakeLabels), batch, classes) : [];
-      const real = tf.tensor2d(withLabels(this.data.batch(step), batch, dim, classes, realLabels), [batch, dim + classes]);
+      const real = tf.tensor2d(withLabels(this.data.batch(step), batch, dim, classes, realLabels), [
+        batch,
+        dim + classes,
+      ]);
       const z = tf.tensor2d(
-        withLabels(latentBatch(seeds(DRAW.noise), batch, latent), batch, latent, classes, fakeLabels),
+        withLabels(
+          latentBatch(seeds(DRAW.noise), batch, latent),
+          batch,
+          latent,
+          classes,
+          fakeLabels,
+        ),
         [batch, latent + classes],
       );
       const gTrace = forward(this.g, z, seeds(DRAW.gMask));
       const fake = classes
-        ? tf.concat([gTrace.output, tf.cast(tf.oneHot(tf.tensor1d(fakeLabels, "int32"), classes), "float32")], 1) as tf.Tensor2D
+        ? tf.concat([
+          gTrace.output,
+          tf.cast(tf.oneHot(tf.tensor1d(fakeLabels, "int32"), classes), "float32"),
+        ], 1) as tf.Tensor2D
         : gTrace.output;
 
       // Discriminator: real and fake in one batch of 2B rows. For loss softplus(-l) on real and

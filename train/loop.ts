@@ -196,7 +196,7 @@ export async function runTraining(
           outputRange: config.dataset === "mnist" ? [-1, 1] : null,
           latentSize: config.latent,
           dropout: { generator: config.gDropout, discriminator: config.dDropout },
-      ...(gan.classes ? { labels: Array.from({ length: gan.classes }, (_, i) => i) } : {}),
+          ...(gan.classes ? { labels: Array.from({ length: gan.classes }, (_, i) => i) } : {}),
           hyperparameters: hyperparameters(config),
           steps: step,
           seed: config.seed,
