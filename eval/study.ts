@@ -127,6 +127,19 @@ await Promise.all(Array.from({ length: jobs }, async () => {
 }));
 const wallMinutes = (performance.now() - started) / 60000;
 
+const PACGAN_REFERENCE = `### Published reference: PacGAN, 2D-grid
+
+Lin, Khetan, Fanti, Oh. *PacGAN: The power of two samples in generative adversarial networks.*
+NeurIPS 2018, Table 1 (2,500 samples, 25-mode grid, their nets and budget, mean ± s.e. over 10 trials):
+
+| method | modes covered | high-quality % | reverse KL |
+|---|---|---|---|
+| GAN | 17.3 ± 0.8 | 94.8 ± 0.7 | 0.70 ± 0.07 |
+| PacGAN2 | 23.8 ± 0.7 | 91.3 ± 0.8 | 0.13 ± 0.04 |
+| PacGAN3 | 24.6 ± 0.4 | 94.2 ± 0.4 | 0.06 ± 0.02 |
+| PacGAN4 | 24.8 ± 0.2 | 93.6 ± 0.6 | 0.04 ± 0.01 |
+`;
+
 // ---- Aggregate -------------------------------------------------------------------------
 interface Stat {
   mean: number;
@@ -158,9 +171,14 @@ const METRICS: Record<
 };
 
 const results: Record<string, unknown>[] = [];
+let computeMinutes = 0;
 for (const cell of cells) {
   const m = await metricsOf(cell.out);
   if (!m) throw new Error(`${cell.out} has no metrics`);
+  const meta =
+    JSON.parse(await Deno.readTextFile(`${ROOT}/${cell.out}/model.json`)).userDefinedMetadata
+      .edgegan;
+  computeMinutes += (meta.wallTimeS + (m.evalSeconds ?? 0)) / 60;
   results.push({
     dataset: cell.dataset,
     gDropout: cell.gDropout,
@@ -174,6 +192,7 @@ for (const cell of cells) {
 const lines: string[] = [];
 const json: Record<string, unknown> = {
   wallMinutes,
+  computeMinutes,
   steps2d,
   stepsMnist,
   seeds,
@@ -247,36 +266,44 @@ function heatmaps(): Uint8Array {
 await Deno.mkdir(`${ROOT}/docs/img`, { recursive: true });
 await Deno.writeFile(`${ROOT}/docs/img/dropout-study.png`, heatmaps());
 await Deno.writeTextFile(`${ROOT}/docs/dropout-study.json`, JSON.stringify(json, null, 1) + "\n");
+const has2d = datasets.some((d) => d !== "mnist");
+const example = cells.find((c) => c.gDropout === 0.25 && c.dDropout === 0 && c.seed === 2) ??
+  cells[0];
+const budgets = [
+  has2d
+    ? `- 2-D mixtures (${
+      datasets.filter((d) => d !== "mnist").join(", ")
+    }): ${steps2d} steps, ${seeds} seeds per cell; the PacGAN protocol on 2,500 samples (a sample is high quality
+  within 3 standard deviations of its nearest mode; a mode is covered by at least one high-quality
+  sample; reverse KL of the nearest-mode histogram against the uniform mixture weights).`
+    : "",
+  datasets.includes("mnist")
+    ? `- MNIST: ${stepsMnist} steps, ${mnistSeeds} seeds per cell; 5,000 samples scored with the project's classifier (Fréchet
+  distance on its penultimate features against the test set, classifier score, precision and
+  recall with k = 3, digits holding at least 1% of samples).`
+    : "",
+].filter(Boolean).join("\n");
 const report = `# Dropout study: where does dropout help a GAN?
 
-Produced by \`deno task study\` (${
-  datasets.join(", ")
-}; ${seeds} seeds per cell for the 2-D mixtures,
-${mnistSeeds} for MNIST) in ${
-  wallMinutes.toFixed(0)
-} minutes on ${cpu} (${navigator.hardwareConcurrency} cores),
-${new Date().toISOString().slice(0, 10)}. Raw numbers: [dropout-study.json](dropout-study.json).
+Produced by \`deno task study ${
+  Deno.args.join(" ")
+}\` on ${cpu} (${navigator.hardwareConcurrency} cores),
+${new Date().toISOString().slice(0, 10)}: ${cells.length} trainings, ${
+  computeMinutes.toFixed(0)
+} minutes of training and
+evaluation in all (summed over cells, run ${jobs} at a time). Raw numbers:
+[dropout-study.json](dropout-study.json).
 
 Every cell trains the default nets (G ${"`"}100-256-256-out${"`"}, D ${"`"}in-256-256-1${"`"}, LeakyReLU 0.2, Adam
 2e-4 / 0.5, batch 64) with the given dropout rates, then evaluates the saved generator:
 
-- 2-D mixtures: ${steps2d} steps; the PacGAN protocol on 2,500 samples (a sample is high quality
-  within 3 standard deviations of its nearest mode; a mode is covered by at least one high-quality
-  sample; reverse KL of the nearest-mode histogram against the uniform mixture weights).
-- MNIST: ${stepsMnist} steps; 5,000 samples scored with the project's classifier (Fréchet
-  distance on its penultimate features against the test set, classifier score, precision and
-  recall with k = 3, digits holding at least 1% of samples).
+${budgets}
 
-Values are mean ± standard error over seeds. To rerun one cell, e.g. grid25 with G dropout 0.25,
-D dropout 0 and seed 2:
+Values are mean ± standard error over seeds. To rerun one cell (${example.dataset}, G dropout
+${example.gDropout}, D dropout ${example.dDropout}, seed ${example.seed}):
 
 \`\`\`sh
-${
-  cells.find((c) =>
-    c.dataset === datasets[0] && c.gDropout === 0.25 && c.dDropout === 0 &&
-    c.seed === Math.min(2, seeds)
-  )?.commands.map((c) => `deno task ${c.join(" ")}`).join("\n")
-}
+${example.commands.map((c) => `deno task ${c.join(" ")}`).join("\n")}
 \`\`\`
 
 ![Heat maps: rows G dropout 0, 0.25, 0.5; columns D dropout 0, 0.25, 0.5; darker is better](img/dropout-study.png)
@@ -286,22 +313,11 @@ dropout 0 / 0.25 / 0.5; darker is better (reverse KL for the 2-D mixtures, Fréc
 MNIST).*
 
 ${lines.join("\n")}
-### Published reference: PacGAN, 2D-grid
-
-Lin, Khetan, Fanti, Oh. *PacGAN: The power of two samples in generative adversarial networks.*
-NeurIPS 2018, Table 1 (2,500 samples, 25-mode grid, their nets and budget, mean ± s.e. over 10 trials):
-
-| method | modes covered | high-quality % | reverse KL |
-|---|---|---|---|
-| GAN | 17.3 ± 0.8 | 94.8 ± 0.7 | 0.70 ± 0.07 |
-| PacGAN2 | 23.8 ± 0.7 | 91.3 ± 0.8 | 0.13 ± 0.04 |
-| PacGAN3 | 24.6 ± 0.4 | 94.2 ± 0.4 | 0.06 ± 0.02 |
-| PacGAN4 | 24.8 ± 0.2 | 93.6 ± 0.6 | 0.04 ± 0.01 |
-`;
+${has2d ? PACGAN_REFERENCE : ""}`;
 await Deno.writeTextFile(`${ROOT}/docs/dropout-study.md`, report);
 console.log(lines.join("\n"));
 console.log(
   `\nwall time ${
     wallMinutes.toFixed(1)
-  } min on ${cpu}; tables in docs/dropout-study-tables.md, numbers in docs/dropout-study.json`,
+  } min on ${cpu}; report in docs/dropout-study.md, numbers in docs/dropout-study.json`,
 );
