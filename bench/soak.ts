@@ -166,7 +166,9 @@ if (import.meta.main) {
   );
   console.log(`latency: p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms`);
   console.log(
-    `RSS: ${(r.rssStartKb / 1024).toFixed(1)} MiB -> ${(r.rssEndKb / 1024).toFixed(1)} MiB`,
+    `RSS peak, first half -> second half: ${(r.rssStartKb / 1024).toFixed(1)} MiB -> ${
+      (r.rssEndKb / 1024).toFixed(1)
+    } MiB`,
   );
   console.log(`tfjs tensors: ${r.tensorsStart} -> ${r.tensorsEnd}`);
   if (r.failures.length) {

@@ -24,3 +24,17 @@ Deno.test("the shipped models/mnist loads, verifies its weights hash and golden 
     model.dispose();
   }
 });
+
+Deno.test("the shipped models/mnist-cond loads, verifies, and is conditional on digits 0-9", async () => {
+  const { model, metadata } = await loadGenerator(
+    new URL("../models/mnist-cond", import.meta.url).pathname,
+  );
+  try {
+    assert.deepEqual(metadata.labels, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    assert.deepEqual(model.inputs[0].shape, [null, 110]);
+    const perLabel = metadata.metrics?.labelAccuracy as number[];
+    assert.ok(perLabel.every((a) => a >= 0.95), `per-label accuracy ${perLabel}`);
+  } finally {
+    model.dispose();
+  }
+});
