@@ -10,7 +10,7 @@
  *
  * ```ts
  * const queue = new SampleQueue(sampler, { maxPendingSamples: 1024, maxBatchSamples: 256 });
- * const values = await queue.submit(latentBatch(42, 4, 100), 4);
+ * const values = await queue.submit(sampler.inputs(latentBatch(42, 4, 100), 4, []), 4);
  * ```
  */
 import type { Sampler } from "./sampler.ts";
@@ -29,7 +29,7 @@ export class QueueFullError extends Error {
 }
 
 interface Job {
-  latents: Float32Array;
+  inputs: Float32Array;
   n: number;
   resolve: (values: Float32Array) => void;
   reject: (err: unknown) => void;
@@ -53,8 +53,8 @@ export class SampleQueue {
     return this.#pendingSamples;
   }
 
-  /** The generator's output for `n` latent rows, possibly computed in a batch with others. */
-  submit(latents: Float32Array, n: number): Promise<Float32Array> {
+  /** The generator's output for `n` input rows, possibly computed in a batch with others. */
+  submit(inputs: Float32Array, n: number): Promise<Float32Array> {
     if (this.#pendingSamples + n > this.#options.maxPendingSamples) {
       return Promise.reject(
         new QueueFullError(
@@ -64,7 +64,7 @@ export class SampleQueue {
     }
     this.#pendingSamples += n;
     return new Promise((resolve, reject) => {
-      this.#jobs.push({ latents, n, resolve, reject });
+      this.#jobs.push({ inputs, n, resolve, reject });
       if (!this.#scheduled) {
         this.#scheduled = true;
         setTimeout(() => this.#drain(), 0);
@@ -89,16 +89,16 @@ export class SampleQueue {
       setTimeout(() => this.#drain(), 0);
     }
     const { size, classes } = this.#sampler.spec;
-    const latentSize = size + classes;
+    const width = size + classes;
     const sampleSize = this.#sampler.sampleSize;
     try {
-      const latents = new Float32Array(total * latentSize);
+      const inputs = new Float32Array(total * width);
       let row = 0;
       for (const job of batch) {
-        latents.set(job.latents, row * latentSize);
+        inputs.set(job.inputs, row * width);
         row += job.n;
       }
-      const out = this.#sampler.predict(latents, total);
+      const out = this.#sampler.predict(inputs, total);
       this.batches += 1;
       row = 0;
       for (const job of batch) {
