@@ -70,7 +70,7 @@ export class Sampler {
 
   /**
    * The input rows for `latents` (n rows): for a conditional model each row gets the one-hot
-   * code of its label. Returns the rows and the labels used (empty when unconditional).
+   * code of its label (`labels` is ignored for an unconditional model).
    */
   inputs(latents: Float32Array, n: number, labels: number[]): Float32Array {
     const { size, classes } = this.spec;

@@ -3,7 +3,7 @@ import { initBackend } from "../models/backend.ts";
 import { loadGenerator } from "../models/generator.ts";
 import { loadCheckpoint } from "../train/checkpoint.ts";
 import { bytesNeeded, runTraining } from "../train/loop.ts";
-import { quietPrinter, runDeno, smallConfig, taskArgs } from "./helpers.ts";
+import { quietPrinter, runDeno, smallConfig, taskArgs, weightsHash } from "./helpers.ts";
 
 await initBackend("wasm");
 
@@ -28,11 +28,6 @@ const SMALL = [
   "--log-every",
   "10",
 ];
-
-async function weightsHash(dir: string): Promise<string> {
-  return JSON.parse(await Deno.readTextFile(`${dir}/model.json`)).userDefinedMetadata.edgegan
-    .weightsSha256;
-}
 
 Deno.test("kill -9 at random moments never leaves an unloadable checkpoint; resuming still matches an uninterrupted run", async () => {
   const out = `models/test-tmp-kill-${crypto.randomUUID().slice(0, 8)}`;

@@ -115,3 +115,9 @@ export async function startServer(model?: string) {
     },
   };
 }
+
+/** The weights hash a saved model records (equal hashes = bitwise-identical weights). */
+export async function weightsHash(dir: string): Promise<string> {
+  const json = JSON.parse(await Deno.readTextFile(`${dir}/model.json`));
+  return json.userDefinedMetadata.edgegan.weightsSha256;
+}

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { initBackend } from "../models/backend.ts";
 import { runTraining } from "../train/loop.ts";
 import { loadCheckpoint } from "../train/checkpoint.ts";
-import { quietPrinter, runDeno, smallConfig, taskArgs } from "./helpers.ts";
+import { quietPrinter, runDeno, smallConfig, taskArgs, weightsHash } from "./helpers.ts";
 
 await initBackend("wasm");
 
@@ -26,11 +26,6 @@ const SMALL = [
   "--log-every",
   "50",
 ];
-
-async function weightsHash(dir: string): Promise<string> {
-  return JSON.parse(await Deno.readTextFile(`${dir}/model.json`)).userDefinedMetadata.edgegan
-    .weightsSha256;
-}
 
 for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
   Deno.test(`${signal} saves a checkpoint and exits ${code}; --resume then matches an uninterrupted run`, async () => {

@@ -9,14 +9,9 @@ import { checkpointPath, loadCheckpoint } from "../train/checkpoint.ts";
 import { Gan, RealData } from "../train/gan.ts";
 import { loadMnist } from "../train/data.ts";
 import { UsageError } from "../train/config.ts";
-import { quietPrinter, smallConfig, tempDir } from "./helpers.ts";
+import { quietPrinter, smallConfig, tempDir, weightsHash } from "./helpers.ts";
 
 await initBackend("wasm");
-
-async function weightsHash(dir: string): Promise<string> {
-  const json = JSON.parse(await Deno.readTextFile(`${dir}/model.json`));
-  return json.userDefinedMetadata.edgegan.weightsSha256;
-}
 
 async function withTemp(t: Deno.TestContext, fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await tempDir(t);
