@@ -93,8 +93,20 @@ export async function runSoak(
       };
       await Promise.all(Array.from({ length: options.connections }, (_, w) => worker(w)));
     };
-    // Warm-up: JIT, caches and the allocator settle before the baseline is taken.
+    // Warm-up: JIT, caches, the wasm heap and V8's heap grow for a while under new load. Keep
+    // warming in 1 s rounds (at least `warmup` requests, at most 15 s) until the peak RSS of a
+    // round no longer rises by more than 2%, so the baseline is taken at steady state.
     await hit(options.warmup ?? 2000, Infinity, [], {});
+    let previousPeak = 0;
+    for (let round = 0; round < 15; round++) {
+      const start = performance.now();
+      const rss = sampleRss(child.pid, () => 0);
+      await hit(Infinity, start + 1000, [], {});
+      await rss.stop();
+      const peak = rss.peak(0, Infinity);
+      if (previousPeak && peak <= previousPeak * 1.02) break;
+      previousPeak = Math.max(previousPeak, peak);
+    }
     // RSS swings with garbage collection: compare the high-water marks of the first and the
     // second half of the run.
     const tensorsStart = await tensors();
