@@ -85,8 +85,15 @@ type KernelArgs = {
  * The wasm BatchMatMul kernel is ~15x slower with `transposeA`/`transposeB` set than an
  * explicit Transpose followed by a plain matMul (measured on this project's machine: 10.6 ms vs
  * 2.1 ms for 64x784 by 784x256 with transposeB). Dense backprop always asks for a transposed
- * operand, so this override transposes explicitly and calls the stock kernel. Results equal
- * the stock path up to float rounding (tests/backend_test.ts).
+ * operand, so this override transposes explicitly and calls the stock kernel.
+ *
+ * The stock kernel (XNNPACK) packs its right operand into a private layout on first use and
+ * caches that per tensor; a weight that changes every step is packed again on every use, which
+ * costs about as much as the product itself for a 64-row batch. So for A x B^T with A the
+ * smaller operand (the backprop product dY x W^T, W a fresh weight each step) the override
+ * computes (B x A^T)^T instead: the big operand goes on the left, where it is read as is, and
+ * only the small one is transposed and packed. Results equal the stock path up to float
+ * rounding (tests/backend_test.ts).
  */
 function registerFastTransposedMatMul(): boolean {
   const stock = tf.getKernel(tf.BatchMatMul, "wasm");
@@ -99,22 +106,29 @@ function registerFastTransposedMatMul(): boolean {
     const { inputs, backend, attrs } = args;
     if (!fastTransposedMatMul || (!attrs.transposeA && !attrs.transposeB)) return stockFunc(args);
     const temps: tf.TensorInfo[] = [];
-    const swapLastTwo = (x: tf.TensorInfo): tf.TensorInfo => {
+    const swapLastTwo = (x: tf.TensorInfo, keep = false): tf.TensorInfo => {
       const perm = x.shape.map((_, i) => i);
       const r = perm.length;
       [perm[r - 2], perm[r - 1]] = [perm[r - 1], perm[r - 2]];
       const t = transposeFunc({ inputs: { x }, backend, attrs: { perm } });
-      temps.push(t);
+      if (!keep) temps.push(t);
       return t;
     };
-    const a = attrs.transposeA ? swapLastTwo(inputs.a) : inputs.a;
-    const b = attrs.transposeB ? swapLastTwo(inputs.b) : inputs.b;
+    const plain = (a: tf.TensorInfo, b: tf.TensorInfo) =>
+      stockFunc({ inputs: { a, b }, backend, attrs: { ...attrs, transposeA: false, transposeB: false } });
     try {
-      return stockFunc({
-        inputs: { a, b },
-        backend,
-        attrs: { ...attrs, transposeA: false, transposeB: false },
-      });
+      const { a, b } = inputs;
+      const rowsA = a.shape[a.shape.length - 2], rowsB = b.shape[b.shape.length - 2];
+      if (!attrs.transposeA && attrs.transposeB && a.shape.length === 2 && rowsA < rowsB) {
+        // A x B^T = (B x A^T)^T with B read in place and only A transposed and packed.
+        const productT = plain(b, swapLastTwo(a));
+        temps.push(productT);
+        return swapLastTwo(productT, true);
+      }
+      return plain(
+        attrs.transposeA ? swapLastTwo(a) : a,
+        attrs.transposeB ? swapLastTwo(b) : b,
+      );
     } finally {
       for (const t of temps) backend.disposeData(t.dataId);
     }

@@ -35,6 +35,8 @@ Deno.test("transposed matMul equals the stock kernel for every transpose combina
       [[64, 100], [100, 256], false, false],
       [[100, 64], [100, 256], true, false],
       [[64, 100], [256, 100], false, true],
+      [[256, 100], [64, 100], false, true],
+      [[1, 100], [784, 100], false, true],
       [[100, 64], [256, 100], true, true],
       [[3, 20, 7], [3, 9, 20], true, true],
     ] as [number[], number[], boolean, boolean][]

@@ -13,6 +13,9 @@ import { type BackendName, BACKENDS } from "../models/backend.ts";
 export const DATASETS = ["mnist", "ring8", "grid25"] as const;
 export type DatasetName = typeof DATASETS[number];
 
+export const LR_DECAYS = ["none", "linear"] as const;
+export type LrDecay = typeof LR_DECAYS[number];
+
 export interface TrainConfig {
   dataset: DatasetName;
   steps: number;
@@ -23,7 +26,11 @@ export interface TrainConfig {
   gDropout: number;
   dDropout: number;
   lr: number;
+  /** Learning-rate schedule: constant, or linear decay to 0 at the last step. */
+  lrDecay: LrDecay;
   beta1: number;
+  /** PacGAN packing: D judges this many samples concatenated into one input (1 = plain GAN). */
+  pack: number;
   seed: number;
   /** Output folder; always under models/. Defaults to models/<dataset>. */
   out: string;
@@ -132,11 +139,23 @@ export const FLAGS: Record<string, FlagSpec> = {
     help: "Adam learning rate (both nets)",
     parse: real(0, 1, true, false),
   },
+  "lr-decay": {
+    key: "lrDecay",
+    accepts: LR_DECAYS.join(" | "),
+    help: "learning-rate schedule: constant, or linear to 0 at the last step",
+    parse: oneOf(LR_DECAYS),
+  },
   "beta1": {
     key: "beta1",
     accepts: "a number in [0, 1)",
     help: "Adam beta1 (both nets)",
     parse: real(0, 1, false, true),
+  },
+  "pack": {
+    key: "pack",
+    accepts: "an integer 1..8",
+    help: "PacGAN packing: D judges this many samples at once (1 = plain GAN)",
+    parse: int(1, 8),
   },
   "seed": {
     key: "seed",
@@ -192,7 +211,9 @@ export const DEFAULTS: Omit<TrainConfig, "out"> = {
   gDropout: 0.5,
   dDropout: 0.5,
   lr: 2e-4,
+  lrDecay: "none",
   beta1: 0.5,
+  pack: 1,
   seed: 1,
   sampleEvery: 1000,
   checkpointEvery: 1000,

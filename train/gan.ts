@@ -49,9 +49,15 @@ export class RealData {
     if (config.dataset === "mnist" && !mnist) throw new Error("MNIST data is required");
   }
 
-  /** The real batch for `step`, values in [-1, 1] for MNIST. */
+  /** Real samples per step: the batch times the packing degree. */
+  get rows(): number {
+    return this.config.batch * (this.config.pack ?? 1);
+  }
+
+  /** The real samples for `step` (`rows` of them), values in [-1, 1] for MNIST. */
   batch(step: number): Float32Array {
-    const { batch, seed } = this.config;
+    const { seed } = this.config;
+    const batch = this.rows;
     if (!this.#mnist) {
       return sampleMixture(
         MIXTURES[this.config.dataset],
@@ -74,7 +80,7 @@ export class RealData {
     if (!this.#mnist) throw new Error("only MNIST batches have labels");
     const start = this.#start(step);
     return Array.from(
-      { length: this.config.batch },
+      { length: this.rows },
       (_, i) => this.#mnist!.labels[this.#order![start + i]],
     );
   }
@@ -84,7 +90,7 @@ export class RealData {
    * training set, dropping the last partial batch.
    */
   #start(step: number): number {
-    const perEpoch = Math.floor(this.#mnist!.count / this.config.batch);
+    const perEpoch = Math.floor(this.#mnist!.count / this.rows);
     const epoch = Math.floor(step / perEpoch);
     if (epoch !== this.#epoch) {
       this.#order = permutation(
@@ -93,7 +99,7 @@ export class RealData {
       );
       this.#epoch = epoch;
     }
-    return (step % perEpoch) * this.config.batch;
+    return (step % perEpoch) * this.rows;
   }
 }
 
@@ -121,6 +127,8 @@ export class Gan {
 
   /** Label classes of a conditional GAN (their one-hot codes extend G's and D's inputs), else 0. */
   readonly classes: number;
+  /** PacGAN packing degree: D sees this many samples side by side as one input row. */
+  readonly pack: number;
 
   constructor(readonly config: TrainConfig, readonly data: RealData) {
     const outActivation = config.dataset === "mnist" ? "tanh" : "linear";
@@ -133,8 +141,9 @@ export class Gan {
       outActivation,
       seed: config.seed,
     });
+    this.pack = config.pack ?? 1;
     this.discriminator = buildDiscriminator({
-      inDim: data.dim + this.classes,
+      inDim: (data.dim + this.classes) * this.pack,
       hidden: config.dHidden,
       dropout: config.dDropout,
       outDim: 1,
@@ -158,29 +167,42 @@ export class Gan {
     this.dAdam = new Adam(this.dVars, adam);
   }
 
+  /** The learning rate of step `step` (0-based) under the configured schedule. */
+  learningRate(step: number): number {
+    const { lr, lrDecay, steps } = this.config;
+    return lrDecay === "linear" ? lr * (1 - step / steps) : lr;
+  }
+
   /** One discriminator update then one generator update, for training step `step` (0-based). */
   step(step: number): StepStats {
-    const { batch, latent, seed } = this.config;
+    const { latent, seed } = this.config;
     const seeds = (draw: number) => mix32(seed, step, draw);
+    this.gAdam.lr = this.dAdam.lr = this.learningRate(step);
     return tf.tidy(() => {
-      // A conditional GAN appends the one-hot label to G's noise and to D's images.
-      const { classes } = this;
+      // A conditional GAN appends the one-hot label to G's noise and to D's images. With
+      // packing, G makes `pack` samples per D input and D reads them side by side.
+      const { classes, pack } = this;
+      const rows = this.config.batch * pack;
+      const packed = this.config.batch;
       const dim = this.data.dim;
+      const width = (dim + classes) * pack;
+      const packRows = (x: tf.Tensor2D) =>
+        pack > 1 ? tf.reshape(x, [packed, width]) as tf.Tensor2D : x;
       const realLabels = classes ? this.data.labels(step) : [];
-      const fakeLabels = classes ? labelsFor(seeds(DRAW.fakeLabels), batch, classes) : [];
-      const real = tf.tensor2d(withLabels(this.data.batch(step), batch, dim, classes, realLabels), [
-        batch,
+      const fakeLabels = classes ? labelsFor(seeds(DRAW.fakeLabels), rows, classes) : [];
+      const real = tf.tensor2d(withLabels(this.data.batch(step), rows, dim, classes, realLabels), [
+        rows,
         dim + classes,
       ]);
       const z = tf.tensor2d(
         withLabels(
-          latentBatch(seeds(DRAW.noise), batch, latent),
-          batch,
+          latentBatch(seeds(DRAW.noise), rows, latent),
+          rows,
           latent,
           classes,
           fakeLabels,
         ),
-        [batch, latent + classes],
+        [rows, latent + classes],
       );
       const gTrace = forward(this.g, z, seeds(DRAW.gMask));
       const fake = classes
@@ -190,26 +212,31 @@ export class Gan {
         ], 1) as tf.Tensor2D
         : gTrace.output;
 
-      // Discriminator: real and fake in one batch of 2B rows. For loss softplus(-l) on real and
+      // Discriminator: real and fake in one batch of 2B (packed) rows. For loss softplus(-l) on real and
       // softplus(l) on fake, each averaged over B, dLoss/dl = (sigmoid(l) - target) / B.
-      const dTrace = forward(this.d, tf.concat([real, fake], 0), seeds(DRAW.dMask));
+      const dTrace = forward(
+        this.d,
+        tf.concat([packRows(real), packRows(fake)], 0),
+        seeds(DRAW.dMask),
+      );
       const logits = dTrace.output;
       const [realLogits, fakeLogits] = tf.split(logits, 2, 0);
       const dLoss = tf.add(
         tf.mean(tf.softplus(tf.neg(realLogits))),
         tf.mean(tf.softplus(fakeLogits)),
       );
-      const dLogits = tf.div(tf.sub(tf.sigmoid(logits), this.#targets), batch) as tf.Tensor2D;
+      const dLogits = tf.div(tf.sub(tf.sigmoid(logits), this.#targets), packed) as tf.Tensor2D;
       this.dAdam.apply(backward(this.d, dTrace, dLogits).grads);
 
       // Generator: the non-saturating loss softplus(-D(G(z))) through the updated D, whose
       // weight gradients are not needed; G is unchanged since `fake` was computed.
-      const gdTrace = forward(this.d, fake, seeds(DRAW.dMaskG));
+      const gdTrace = forward(this.d, packRows(fake), seeds(DRAW.dMaskG));
       const gLogits = gdTrace.output;
       const gLoss = tf.mean(tf.softplus(tf.neg(gLogits)));
-      const dGLogits = tf.div(tf.sub(tf.sigmoid(gLogits), 1), batch) as tf.Tensor2D;
+      const dGLogits = tf.div(tf.sub(tf.sigmoid(gLogits), 1), packed) as tf.Tensor2D;
       const { dInput } = backward(this.d, gdTrace, dGLogits, { params: false, input: true });
-      const dImages = classes ? tf.slice(dInput!, [0, 0], [batch, dim]) as tf.Tensor2D : dInput!;
+      const dRows = pack > 1 ? tf.reshape(dInput!, [rows, dim + classes]) as tf.Tensor2D : dInput!;
+      const dImages = classes ? tf.slice(dRows, [0, 0], [rows, dim]) as tf.Tensor2D : dRows;
       this.gAdam.apply(backward(this.g, gTrace, dImages).grads);
 
       const stats = tf.stack([

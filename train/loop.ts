@@ -8,7 +8,7 @@ import { type BackendInfo, initBackend } from "../models/backend.ts";
 import { generate, type GeneratorMetadata, saveGenerator } from "../models/generator.ts";
 import { LATENT_SAMPLER } from "../models/random.ts";
 import { removeStaleTemps, writeFileAtomic } from "../models/atomic.ts";
-import { FLAGS, RESUMABLE_CHANGES, type TrainConfig, UsageError } from "./config.ts";
+import { DEFAULTS, FLAGS, RESUMABLE_CHANGES, type TrainConfig, UsageError } from "./config.ts";
 import { checkpointPath, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { loadMnist, MIXTURES } from "./data.ts";
 import { Gan, RealData, type StepStats } from "./gan.ts";
@@ -259,16 +259,17 @@ function resumedConfig(
   cli: TrainConfig,
   explicit: ReadonlySet<keyof TrainConfig>,
 ): TrainConfig {
-  const merged = { ...saved, resume: true, out: cli.out };
+  // Checkpoints from before a flag existed hold no value for it: the default applies.
+  const merged = { ...DEFAULTS, ...saved, resume: true, out: cli.out };
   for (const key of explicit) {
-    const same = JSON.stringify(saved[key]) === JSON.stringify(cli[key]);
+    const same = JSON.stringify(merged[key]) === JSON.stringify(cli[key]);
     if (RESUMABLE_CHANGES.has(key)) {
       (merged as Record<string, unknown>)[key] = cli[key];
     } else if (!same) {
       const flag = Object.entries(FLAGS).find(([, spec]) => spec.key === key)?.[0] ?? key;
       throw new UsageError(
         `--${flag}: ${JSON.stringify(cli[key])} differs from the checkpoint's ${
-          JSON.stringify(saved[key])
+          JSON.stringify(merged[key])
         }; a resumed run keeps its training flags (only --steps and the --*-every flags may change)`,
       );
     }
