@@ -2,7 +2,15 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../models/backend.ts";
 import { buildDiscriminator, buildGenerator, LEAKY_SLOPE } from "../train/nets.ts";
-import { backward, dropoutMask, forward, type Mlp, mlpOf, type Trace } from "../train/mlp.ts";
+import {
+  backward,
+  dropoutMask,
+  forward,
+  type Mlp,
+  mlpOf,
+  throughActivation,
+  type Trace,
+} from "../train/mlp.ts";
 
 await initBackend("wasm");
 
@@ -113,4 +121,19 @@ Deno.test("without input gradients the first layer's input gradient is skipped",
     assert.ok(noParams.grads.every((g) => g === undefined));
   });
   dispose();
+});
+
+Deno.test("the one-pass activation gradient equals the kernel path bit for bit", () => {
+  tf.tidy(() => {
+    // Positive, negative and exactly-zero inputs (a dropped unit reads 0).
+    const x = tf.randomNormal([64, 128], 0, 1, "float32", 7);
+    const input = tf.concat([x, tf.relu(x)], 1) as tf.Tensor2D;
+    const mask = dropoutMask(64, 256, 0.5, 9);
+    for (const m of [mask, undefined]) {
+      const dOut = tf.randomNormal([64, 256], 0, 1, "float32", 8) as tf.Tensor2D;
+      const expected = tf.mul(m ? tf.mul(dOut, m) : dOut, tf.step(input, 0.2)).dataSync();
+      const got = throughActivation(tf.clone(dOut), input, m, 0.2).dataSync();
+      assert.deepEqual(Array.from(got), Array.from(expected), m ? "with dropout" : "without");
+    }
+  });
 });

@@ -14,6 +14,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type * as tfl from "@tensorflow/tfjs-layers";
+import { float32View } from "../models/backend.ts";
 import { Rng } from "../models/random.ts";
 
 export interface Mlp {
@@ -93,6 +94,39 @@ export function forward(net: Mlp, x: tf.Tensor2D, maskSeed: number): Trace {
   return { inputs, masks, output: h };
 }
 
+/**
+ * The gradient through dropout (the same mask) and LeakyReLU: `dOut * mask * (input > 0 ? 1 :
+ * slope)`, where `input` is the layer's output after dropout. After dropout an input is
+ * positive exactly where the pre-activation was positive and the unit was kept; where it was
+ * dropped the mask zeroes the gradient anyway. On backends with memory views this is one
+ * JavaScript pass written into `dOut` (a fresh product nobody else holds); the tfjs ops path
+ * (four kernel launches) is kept for the others. Both give identical values.
+ */
+export function throughActivation(
+  dOut: tf.Tensor2D,
+  input: tf.Tensor2D,
+  mask: tf.Tensor2D | undefined,
+  slope: number,
+): tf.Tensor2D {
+  const d = float32View(dOut), x = float32View(input);
+  const m = mask ? float32View(mask) : undefined;
+  if (d && x && (m || !mask)) {
+    // Products of two float32 values are exact in float64, so rounding on each store gives
+    // exactly float32 arithmetic, as the kernels do.
+    const s = Math.fround(slope);
+    if (m) {
+      for (let i = 0; i < d.length; i++) {
+        d[i] = x[i] > 0 ? d[i] * m[i] : Math.fround(d[i] * m[i]) * s;
+      }
+    } else {
+      for (let i = 0; i < d.length; i++) if (!(x[i] > 0)) d[i] *= s;
+    }
+    return dOut;
+  }
+  const masked = mask ? tf.mul(dOut, mask) : dOut;
+  return tf.mul(masked, tf.step(input, slope));
+}
+
 export interface BackwardOptions {
   /** Compute the gradients of the net's variables (default true). */
   params?: boolean;
@@ -121,16 +155,8 @@ export function backward(
       grads[2 * l + 1] = tf.sum(d, 0);
     }
     if (l === 0 && !options.input) break;
-    let dIn = tf.matMul(d, net.layers[l].kernel, false, true) as tf.Tensor2D;
-    if (l > 0) {
-      // Through dropout (the same mask) and LeakyReLU. After dropout, an input is positive
-      // exactly where the pre-activation was positive and the unit was kept; where it was
-      // dropped the mask zeroes the gradient anyway.
-      const mask = trace.masks[l - 1];
-      if (mask) dIn = tf.mul(dIn, mask);
-      dIn = tf.where(tf.greater(input, 0), dIn, tf.mul(dIn, net.slope));
-    }
-    d = dIn;
+    const dIn = tf.matMul(d, net.layers[l].kernel, false, true) as tf.Tensor2D;
+    d = l > 0 ? throughActivation(dIn, input, trace.masks[l - 1], net.slope) : dIn;
   }
   return { grads, dInput: options.input ? d : undefined };
 }
