@@ -161,6 +161,48 @@ export function float32View(t: tf.Tensor): Float32Array | undefined {
   return undefined;
 }
 
+/** The wasm backend's linear memory, when the wasm backend is active. */
+export function wasmMemory(): WebAssembly.Memory | undefined {
+  if (tf.getBackend() !== "wasm") return undefined;
+  const memory = (tf.backend() as unknown as { wasm?: { asm?: { memory?: unknown } } }).wasm?.asm
+    ?.memory;
+  return memory instanceof WebAssembly.Memory ? memory : undefined;
+}
+
+/**
+ * A float32 tensor shaped like `like` whose storage is allocated but not initialised (for
+ * kernels that write every element). On backends other than wasm it is zero-filled.
+ */
+export function newTensorLike(like: { shape: number[] }): tf.Tensor {
+  const backend = tf.backend() as unknown as {
+    makeOutput?: (shape: number[], dtype: "float32") => tf.TensorInfo;
+  };
+  if (tf.getBackend() === "wasm" && backend.makeOutput) {
+    return tf.engine().makeTensorFromTensorInfo(backend.makeOutput(like.shape, "float32"));
+  }
+  return tf.zeros(like.shape, "float32");
+}
+
+/**
+ * A float32 tensor whose values `fill` writes into a Float32Array view. On the wasm backend the
+ * view is the tensor's own storage, which skips allocating a JavaScript array and copying it
+ * (measured: a fresh 64 KB Float32Array costs ~0.15 ms, more than filling it).
+ */
+export function tensorFrom(shape: number[], fill: (values: Float32Array) => void): tf.Tensor {
+  if (tf.getBackend() === "wasm") {
+    const t = newTensorLike({ shape } as tf.Tensor);
+    const view = float32View(t);
+    if (view) {
+      fill(view);
+      return t;
+    }
+    t.dispose();
+  }
+  const values = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  fill(values);
+  return tf.tensor(values, shape);
+}
+
 /**
  * Runs `compute` inside tf.tidy and returns the result's values, disposing it. Never return a
  * typed array from tf.tidy itself: tidy walks every element of its result looking for tensors

@@ -88,12 +88,16 @@ export const LATENT_SAMPLER = "edgegan-v1: mulberry32(seed) + Box-Muller, row-ma
 
 /**
  * `n` latent vectors of size `dim` for `seed`, row-major. Values are drawn in order, so the
- * first k rows for a seed are the same whatever `n` is.
+ * first k rows for a seed are the same whatever `n` is. Writes into `out` when given.
  */
-export function latentBatch(seed: number, n: number, dim: number): Float32Array {
+export function latentBatch(
+  seed: number,
+  n: number,
+  dim: number,
+  out: Float32Array = new Float32Array(n * dim),
+): Float32Array {
   const rng = new Rng(mix32(seed, 0x1a7e));
-  const out = new Float32Array(n * dim);
-  for (let i = 0; i < out.length; i++) out[i] = rng.nextNormal();
+  for (let i = 0; i < n * dim; i++) out[i] = rng.nextNormal();
   return out;
 }
 

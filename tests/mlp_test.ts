@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
+import { Rng } from "../models/random.ts";
 import { initBackend } from "../models/backend.ts";
 import { buildDiscriminator, buildGenerator, LEAKY_SLOPE } from "../train/nets.ts";
 import {
@@ -102,6 +103,13 @@ Deno.test("dropout masks are repeatable per seed, zero at the rate, scaled by 1/
     const zeros = a.filter((v) => v === 0).length / a.length;
     assert.ok(Math.abs(zeros - 0.25) < 0.02, `zero fraction ${zeros}`);
     assert.ok(a.every((v) => v === 0 || Math.abs(v - 4 / 3) < 1e-6));
+    // Entry i is dropped exactly when the i-th draw of Rng(seed) is below the rate.
+    for (const seed of [5, 0xfffffff0]) {
+      const rng = new Rng(seed);
+      const expected = Array.from({ length: 1000 }, () => rng.nextFloat() < 0.25 ? 0 : 4 / 3);
+      const got = Array.from(dropoutMask(10, 100, 0.25, seed).dataSync());
+      assert.deepEqual(got, expected.map(Math.fround), `seed ${seed}`);
+    }
   });
 });
 

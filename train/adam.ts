@@ -10,7 +10,8 @@
  * ```
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { float32View } from "../models/backend.ts";
+import { float32View, newTensorLike, wasmMemory } from "../models/backend.ts";
+import { adamKernel } from "./adam_simd.ts";
 
 export interface AdamOptions {
   lr: number;
@@ -59,16 +60,37 @@ export class Adam {
   }
 
   /**
-   * The update as one JavaScript loop over the backend's memory: the moments are updated in
-   * place and the new weights are written to a fresh tensor (never in place: the wasm matMul
-   * caches packed weights by tensor id). Replaces ~13 kernel launches per variable; measured
-   * in bench/. Returns false when the backend exposes no memory views.
+   * The update without kernel launches: on the wasm backend one WASM SIMD pass over the
+   * backend's memory (adam_simd.ts), elsewhere one JavaScript loop. The moments are updated in
+   * place and the new weights go to a fresh tensor (never in place: the wasm matMul caches
+   * packed weights by tensor id). Returns false when the backend exposes no memory views.
    */
   #applyInPlace(i: number, grad: tf.Tensor, stepSize: number, sqrtCorrection2: number): boolean {
+    const b1 = this.#beta1, b2 = this.#beta2, eps = this.#epsilon;
+    const memory = wasmMemory();
+    const kernel = memory && adamKernel(memory);
+    if (kernel) {
+      const w = this.vars[i];
+      const out = newTensorLike(w);
+      const offsets = [w, grad, this.m[i], this.v[i], out].map((t) => float32View(t)?.byteOffset);
+      if (offsets.every((o) => o !== undefined)) {
+        const [pw, pg, pm, pv, po] = offsets as number[];
+        kernel({ w: pw, g: pg, m: pm, v: pv, out: po }, w.size, {
+          b1,
+          b2,
+          step: stepSize,
+          inv: 1 / sqrtCorrection2,
+          eps,
+        });
+        w.assign(out);
+        out.dispose();
+        return true;
+      }
+      out.dispose();
+    }
     const m = float32View(this.m[i]), v = float32View(this.v[i]);
     const g = float32View(grad), w = float32View(this.vars[i]);
     if (!m || !v || !g || !w) return false;
-    const b1 = this.#beta1, b2 = this.#beta2, eps = this.#epsilon;
     const next = new Float32Array(w.length);
     for (let j = 0; j < w.length; j++) {
       const gj = g[j];

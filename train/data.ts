@@ -145,8 +145,12 @@ export const GRID25: Mixture = {
 export const MIXTURES: Record<string, Mixture> = { ring8: RING8, grid25: GRID25 };
 
 /** `n` points from the mixture, row-major [x0, y0, x1, y1, ...]. */
-export function sampleMixture(mixture: Mixture, n: number, rng: Rng): Float32Array {
-  const out = new Float32Array(2 * n);
+export function sampleMixture(
+  mixture: Mixture,
+  n: number,
+  rng: Rng,
+  out: Float32Array = new Float32Array(2 * n),
+): Float32Array {
   for (let i = 0; i < n; i++) {
     const [mx, my] = mixture.modes[rng.nextInt(mixture.modes.length)];
     out[2 * i] = mx + mixture.std * rng.nextNormal();

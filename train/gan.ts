@@ -10,6 +10,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type * as tfl from "@tensorflow/tfjs-layers";
 import { labelsFor, latentBatch, mix32, Rng, withLabels } from "../models/random.ts";
+import { tensorFrom } from "../models/backend.ts";
 import { Adam } from "./adam.ts";
 import type { TrainConfig } from "./config.ts";
 import { MIXTURES, type MnistSplit, sampleMixture } from "./data.ts";
@@ -54,8 +55,8 @@ export class RealData {
     return this.config.batch * (this.config.pack ?? 1);
   }
 
-  /** The real samples for `step` (`rows` of them), values in [-1, 1] for MNIST. */
-  batch(step: number): Float32Array {
+  /** The real samples for `step` (`rows` of them, into `out` if given), in [-1, 1] for MNIST. */
+  batch(step: number, out: Float32Array = new Float32Array(this.rows * this.dim)): Float32Array {
     const { seed } = this.config;
     const batch = this.rows;
     if (!this.#mnist) {
@@ -63,11 +64,11 @@ export class RealData {
         MIXTURES[this.config.dataset],
         batch,
         new Rng(mix32(seed, step, DRAW.batch)),
+        out,
       );
     }
     const images = this.#mnist.images;
     const start = this.#start(step);
-    const out = new Float32Array(batch * 784);
     for (let i = 0; i < batch; i++) {
       const src = this.#order![start + i] * 784;
       for (let j = 0; j < 784; j++) out[i * 784 + j] = images[src + j] / 127.5 - 1;
@@ -190,20 +191,28 @@ export class Gan {
         pack > 1 ? tf.reshape(x, [packed, width]) as tf.Tensor2D : x;
       const realLabels = classes ? this.data.labels(step) : [];
       const fakeLabels = classes ? labelsFor(seeds(DRAW.fakeLabels), rows, classes) : [];
-      const real = tf.tensor2d(withLabels(this.data.batch(step), rows, dim, classes, realLabels), [
-        rows,
-        dim + classes,
-      ]);
-      const z = tf.tensor2d(
-        withLabels(
-          latentBatch(seeds(DRAW.noise), rows, latent),
+      // Unconditional batches are drawn straight into the tensors' storage.
+      const real = classes
+        ? tf.tensor2d(withLabels(this.data.batch(step), rows, dim, classes, realLabels), [
           rows,
-          latent,
-          classes,
-          fakeLabels,
-        ),
-        [rows, latent + classes],
-      );
+          dim + classes,
+        ])
+        : tensorFrom([rows, dim], (out) => this.data.batch(step, out)) as tf.Tensor2D;
+      const z = classes
+        ? tf.tensor2d(
+          withLabels(
+            latentBatch(seeds(DRAW.noise), rows, latent),
+            rows,
+            latent,
+            classes,
+            fakeLabels,
+          ),
+          [rows, latent + classes],
+        )
+        : tensorFrom(
+          [rows, latent],
+          (out) => latentBatch(seeds(DRAW.noise), rows, latent, out),
+        ) as tf.Tensor2D;
       const gTrace = forward(this.g, z, seeds(DRAW.gMask));
       const fake = classes
         ? tf.concat([
