@@ -115,7 +115,11 @@ function registerFastTransposedMatMul(): boolean {
       return t;
     };
     const plain = (a: tf.TensorInfo, b: tf.TensorInfo) =>
-      stockFunc({ inputs: { a, b }, backend, attrs: { ...attrs, transposeA: false, transposeB: false } });
+      stockFunc({
+        inputs: { a, b },
+        backend,
+        attrs: { ...attrs, transposeA: false, transposeB: false },
+      });
     try {
       const { a, b } = inputs;
       const rowsA = a.shape[a.shape.length - 2], rowsB = b.shape[b.shape.length - 2];

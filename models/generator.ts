@@ -13,7 +13,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
-import { labelsFor, latentBatch, LATENT_SAMPLER, withLabels } from "./random.ts";
+import { labelsFor, LATENT_SAMPLER, latentBatch, withLabels } from "./random.ts";
 import { tidyValues } from "./backend.ts";
 import {
   ModelLoadError,
@@ -64,10 +64,12 @@ export interface GeneratorMetadata {
 }
 
 /** Metadata fields the trainer supplies; the rest is computed when saving. */
-export type MetadataInput = Omit<
-  GeneratorMetadata,
-  "format" | "formatVersion" | "latent" | "tfjsVersion" | "createdAt" | "weightsSha256" | "golden"
-> & { latentSize: number };
+export type MetadataInput =
+  & Omit<
+    GeneratorMetadata,
+    "format" | "formatVersion" | "latent" | "tfjsVersion" | "createdAt" | "weightsSha256" | "golden"
+  >
+  & { latentSize: number };
 
 /** What a generator's input rows are made of: latent size, and label classes (0 = none). */
 export interface InputSpec {
@@ -101,7 +103,13 @@ export function generate(
   n: number,
   label?: number,
 ): Float32Array {
-  const inputs = withLabels(latentBatch(seed, n, spec.size), n, spec.size, spec.classes, labelsFor(seed, n, spec.classes, label));
+  const inputs = withLabels(
+    latentBatch(seed, n, spec.size),
+    n,
+    spec.size,
+    spec.classes,
+    labelsFor(seed, n, spec.classes, label),
+  );
   return predictLatents(model, inputs, n, spec.size + spec.classes);
 }
 
@@ -126,7 +134,11 @@ export async function saveGenerator(
 ): Promise<GeneratorMetadata> {
   const saved = await modelWeights(model);
   const { latentSize, ...rest } = input;
-  const latent = { size: latentSize, distribution: "normal(0,1)" as const, sampler: LATENT_SAMPLER };
+  const latent = {
+    size: latentSize,
+    distribution: "normal(0,1)" as const,
+    sampler: LATENT_SAMPLER,
+  };
   const metadata: GeneratorMetadata = {
     format: FORMAT_NAME,
     formatVersion: FORMAT_VERSION,
@@ -139,7 +151,10 @@ export async function saveGenerator(
       seed: GOLDEN_SEED,
       n: GOLDEN_N,
       tolerance: GOLDEN_TOLERANCE,
-      values: Array.from(generate(model, inputSpec({ latent, labels: rest.labels }), GOLDEN_SEED, GOLDEN_N), round5),
+      values: Array.from(
+        generate(model, inputSpec({ latent, labels: rest.labels }), GOLDEN_SEED, GOLDEN_N),
+        round5,
+      ),
     },
   };
   await writeLayersModel(dir, saved, metadata);
@@ -159,13 +174,17 @@ function checkMetadata(path: string, meta: unknown): asserts meta is GeneratorMe
   const m = meta as Record<string, unknown>;
   if (m.format !== FORMAT_NAME) throw problem(`format must be "${FORMAT_NAME}"`);
   if (m.formatVersion !== FORMAT_VERSION) {
-    throw problem(`formatVersion ${m.formatVersion} is not supported (this edgegan reads ${FORMAT_VERSION})`);
+    throw problem(
+      `formatVersion ${m.formatVersion} is not supported (this edgegan reads ${FORMAT_VERSION})`,
+    );
   }
   const latent = m.latent as Record<string, unknown> | undefined;
   if (!latent || !Number.isInteger(latent.size) || (latent.size as number) < 1) {
     throw problem("latent.size must be a positive integer");
   }
-  if (latent.sampler !== LATENT_SAMPLER) throw problem(`latent.sampler must be "${LATENT_SAMPLER}"`);
+  if (latent.sampler !== LATENT_SAMPLER) {
+    throw problem(`latent.sampler must be "${LATENT_SAMPLER}"`);
+  }
   if (!Array.isArray(m.outputShape) || !m.outputShape.every((d) => Number.isInteger(d) && d > 0)) {
     throw problem("outputShape must be a list of positive integers");
   }
@@ -199,11 +218,21 @@ export async function loadGenerator(dir: string): Promise<LoadedGenerator> {
   const spec = inputSpec(metadata);
   if (inShape.length !== 2 || inShape[1] !== spec.size + spec.classes) {
     model.dispose();
-    throw new ModelLoadError(jsonPath, `model input ${JSON.stringify(inShape)} does not take latent size ${spec.size} plus ${spec.classes} label classes`);
+    throw new ModelLoadError(
+      jsonPath,
+      `model input ${
+        JSON.stringify(inShape)
+      } does not take latent size ${spec.size} plus ${spec.classes} label classes`,
+    );
   }
   if (outShape.length !== 2 || outShape[1] !== sampleSize) {
     model.dispose();
-    throw new ModelLoadError(jsonPath, `model output ${JSON.stringify(outShape)} does not match outputShape ${JSON.stringify(metadata.outputShape)}`);
+    throw new ModelLoadError(
+      jsonPath,
+      `model output ${JSON.stringify(outShape)} does not match outputShape ${
+        JSON.stringify(metadata.outputShape)
+      }`,
+    );
   }
   const loaded = { model, metadata, id: `${metadata.name}@${metadata.weightsSha256.slice(0, 12)}` };
   const mismatch = verifyGolden(loaded);

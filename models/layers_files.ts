@@ -59,9 +59,14 @@ export async function writeLayersModel(
   };
   await Deno.mkdir(dir, { recursive: true });
   await writeFileAtomic(`${dir}/${weightsFile}`, weights);
-  await writeFileAtomic(`${dir}/model.json`, new TextEncoder().encode(JSON.stringify(modelJson) + "\n"));
+  await writeFileAtomic(
+    `${dir}/model.json`,
+    new TextEncoder().encode(JSON.stringify(modelJson) + "\n"),
+  );
   for await (const entry of Deno.readDir(dir)) {
-    if (entry.isFile && /^weights-[0-9a-f]{12}\.bin$/.test(entry.name) && entry.name !== weightsFile) {
+    if (
+      entry.isFile && /^weights-[0-9a-f]{12}\.bin$/.test(entry.name) && entry.name !== weightsFile
+    ) {
       await Deno.remove(`${dir}/${entry.name}`);
     }
   }
@@ -98,7 +103,7 @@ export async function readModelJson(
     throw new ModelLoadError(path, "not a JSON object");
   }
   if (json.format !== "layers-model" || typeof json.modelTopology !== "object") {
-    throw new ModelLoadError(path, "not a tfjs Layers model (format must be \"layers-model\")");
+    throw new ModelLoadError(path, 'not a tfjs Layers model (format must be "layers-model")');
   }
   if (!Array.isArray(json.weightsManifest) || json.weightsManifest.length === 0) {
     throw new ModelLoadError(path, "weightsManifest is missing or empty");
@@ -129,12 +134,17 @@ export async function readLayersModel(
   const chunks: Uint8Array[] = [];
   for (const name of paths) {
     if (typeof name !== "string" || !/^[\w.-]+$/.test(name) || name.startsWith(".")) {
-      throw new ModelLoadError(jsonPath, `weights path ${JSON.stringify(name)} must be a plain file name`);
+      throw new ModelLoadError(
+        jsonPath,
+        `weights path ${JSON.stringify(name)} must be a plain file name`,
+      );
     }
     try {
       chunks.push(await Deno.readFile(`${dir}/${name}`));
     } catch (err) {
-      const problem = err instanceof Deno.errors.NotFound ? "file not found" : (err as Error).message;
+      const problem = err instanceof Deno.errors.NotFound
+        ? "file not found"
+        : (err as Error).message;
       throw new ModelLoadError(`${dir}/${name}`, problem);
     }
   }
@@ -148,7 +158,9 @@ export async function readLayersModel(
   if (actual !== expected) {
     throw new ModelLoadError(
       `${dir}/${paths.join(",")}`,
-      `sha256 ${actual.slice(0, 12)}… does not match the metadata's ${expected.slice(0, 12)}… (truncated or altered)`,
+      `sha256 ${actual.slice(0, 12)}… does not match the metadata's ${
+        expected.slice(0, 12)
+      }… (truncated or altered)`,
     );
   }
   try {
@@ -172,6 +184,8 @@ export async function updateMetadata<M>(
 ): Promise<void> {
   const path = `${dir}/model.json`;
   const json = await readModelJson(path, checkMetadata);
-  json.userDefinedMetadata = { edgegan: change(json.userDefinedMetadata.edgegan as M) as Record<string, unknown> };
+  json.userDefinedMetadata = {
+    edgegan: change(json.userDefinedMetadata.edgegan as M) as Record<string, unknown>,
+  };
   await writeFileAtomic(path, new TextEncoder().encode(JSON.stringify(json) + "\n"));
 }

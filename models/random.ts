@@ -106,7 +106,12 @@ export function latentBatch(
  * of seed `to`, ends included. Slerp keeps intermediate points at the norm typical of Gaussian
  * latents, where a straight line would pass through the unlikely region near the origin.
  */
-export function interpolateLatents(from: number, to: number, steps: number, dim: number): Float32Array {
+export function interpolateLatents(
+  from: number,
+  to: number,
+  steps: number,
+  dim: number,
+): Float32Array {
   const a = latentBatch(from, 1, dim), b = latentBatch(to, 1, dim);
   let dot = 0, na = 0, nb = 0;
   for (let i = 0; i < dim; i++) {
@@ -141,7 +146,13 @@ export function labelsFor(seed: number, n: number, classes: number, label?: numb
  * Generator input rows: each latent row followed, for a conditional model (`classes` > 0), by
  * the one-hot code of its label. With `classes` = 0 this is exactly `latents`.
  */
-export function withLabels(latents: Float32Array, n: number, size: number, classes: number, labels: number[]): Float32Array {
+export function withLabels(
+  latents: Float32Array,
+  n: number,
+  size: number,
+  classes: number,
+  labels: number[],
+): Float32Array {
   if (classes === 0) return latents;
   const width = size + classes;
   const out = new Float32Array(n * width);
