@@ -189,12 +189,10 @@ function freePort(): number {
   return port;
 }
 
+// Exactly what `deno task serve` runs (permissions and V8 flags), on loopback.
 const SERVE_ARGS = [
-  "run",
-  "--allow-net",
-  "--allow-read=.",
-  "--allow-env=PORT",
-  "serve/main.ts",
+  ...(JSON.parse(await Deno.readTextFile(`${ROOT}/deno.json`)).tasks.serve as string).split(" ")
+    .slice(1),
   "--host",
   "127.0.0.1",
 ];

@@ -40,8 +40,9 @@ export interface SoakResult {
   p99Ms: number;
   rssStartKb: number;
   rssEndKb: number;
-  tensorsStart: number;
-  tensorsEnd: number;
+  /** The model engine's memory (weights and buffers), from /healthz. */
+  modelBytesStart: number;
+  modelBytesEnd: number;
   failures: string[];
 }
 
@@ -61,7 +62,8 @@ export async function runSoak(
     stderr: "piped",
   }).spawn();
   const base = `http://127.0.0.1:${port}`;
-  const tensors = async () => (await (await fetch(`${base}/healthz`)).json()).tensors as number;
+  const modelBytes = async () =>
+    (await (await fetch(`${base}/healthz`)).json()).memoryBytes as number;
   try {
     for (let i = 0;; i++) {
       try {
@@ -109,7 +111,7 @@ export async function runSoak(
     }
     // RSS swings with garbage collection: compare the high-water marks of the first and the
     // second half of the run.
-    const tensorsStart = await tensors();
+    const modelBytesStart = await modelBytes();
     const latencies: number[] = [];
     const statuses: Record<string, number> = {};
     const start = performance.now(), duration = options.seconds * 1000;
@@ -117,7 +119,7 @@ export async function runSoak(
     await hit(Infinity, start + duration, latencies, statuses);
     await rss.stop();
     const rssStartKb = rss.peak(0, duration / 2), rssEndKb = rss.peak(duration / 2, Infinity);
-    const tensorsEnd = await tensors();
+    const modelBytesEnd = await modelBytes();
     latencies.sort((a, b) => a - b);
     const failures: string[] = [];
     for (const [status, count] of Object.entries(statuses)) {
@@ -125,8 +127,8 @@ export async function runSoak(
         failures.push(`${count} responses with status ${status}`);
       }
     }
-    if (tensorsEnd > tensorsStart) {
-      failures.push(`tensor count grew from ${tensorsStart} to ${tensorsEnd}`);
+    if (modelBytesEnd > modelBytesStart) {
+      failures.push(`model memory grew from ${modelBytesStart} to ${modelBytesEnd} bytes`);
     }
     if (rssEndKb > rssStartKb * 1.1) {
       failures.push(`RSS grew ${(100 * (rssEndKb / rssStartKb - 1)).toFixed(1)}% (limit 10%)`);
@@ -138,8 +140,8 @@ export async function runSoak(
       p99Ms: percentile(latencies, 99),
       rssStartKb,
       rssEndKb,
-      tensorsStart,
-      tensorsEnd,
+      modelBytesStart,
+      modelBytesEnd,
       failures,
     };
   } finally {
@@ -182,7 +184,7 @@ if (import.meta.main) {
       (r.rssEndKb / 1024).toFixed(1)
     } MiB`,
   );
-  console.log(`tfjs tensors: ${r.tensorsStart} -> ${r.tensorsEnd}`);
+  console.log(`model memory: ${r.modelBytesStart} -> ${r.modelBytesEnd} bytes`);
   if (r.failures.length) {
     console.log(`FAILED: ${r.failures.join("; ")}`);
     Deno.exit(1);

@@ -7,7 +7,6 @@
  * await writeFileAtomic("models/mnist/model.json", new TextEncoder().encode("{}"));
  * ```
  */
-import { dirname } from "node:path";
 
 export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
   const tmp = `${path}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
@@ -27,7 +26,7 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
   }
   // Make the rename itself durable where the platform allows syncing a directory.
   try {
-    const dir = await Deno.open(dirname(path), { read: true });
+    const dir = await Deno.open(parentDir(path), { read: true });
     try {
       await dir.syncData();
     } finally {
@@ -49,4 +48,10 @@ export async function removeStaleTemps(dir: string): Promise<void> {
   } catch (err) {
     if (!(err instanceof Deno.errors.NotFound)) throw err;
   }
+}
+
+/** The folder part of a path ("." for a bare name), without importing node:path. */
+function parentDir(path: string): string {
+  const i = path.lastIndexOf("/");
+  return i < 0 ? "." : i === 0 ? "/" : path.slice(0, i);
 }

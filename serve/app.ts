@@ -3,11 +3,10 @@
  * with no network and `serve/main.ts` is the only file that touches `Deno.serve`.
  *
  * ```ts
- * const app = createApp({ ready: true, sampler: new Sampler(await loadGenerator("models/mnist")) });
+ * const app = createApp({ ready: true, sampler: new Sampler(await loadEdgeGenerator("models/mnist")) });
  * const res = await app.request("/sample?n=4&seed=1");
  * ```
  */
-import * as tf from "@tensorflow/tfjs-core";
 import { type Context, Hono } from "hono";
 import { cors } from "hono/cors";
 import { methodNotAllowed } from "hono/method-not-allowed";
@@ -118,8 +117,10 @@ export function createApp(state: ModelState, options: AppOptions = {}): Hono {
     }
     if (request.format === undefined) headers["Vary"] = "Accept";
     if (request.cacheable) {
+      // The engine's version is part of the tag: another engine may round differently.
       const parts = [
         sampler.id.split("@")[1],
+        sampler.engine,
         c.req.path.slice(1),
         format,
         request.n,
@@ -151,7 +152,7 @@ export function createApp(state: ModelState, options: AppOptions = {}): Hono {
     }
     startTime(c, "encode");
     const body = format === "png"
-      ? sampler.png(values, request.n, request.scale, request.cols)
+      ? await sampler.png(values, request.n, request.scale, request.cols)
       : sampler.json(request.fields, values, request.n, inputs.labels);
     endTime(c, "encode");
     headers["Content-Type"] = format === "png" ? "image/png" : "application/json; charset=UTF-8";
@@ -245,7 +246,11 @@ export function createApp(state: ModelState, options: AppOptions = {}): Hono {
     if (!state.ready) return unavailable(c)!;
     c.header("Cache-Control", "no-store");
     // The live tensor count lets a soak test (and an operator) see a leak.
-    return c.json({ status: "ok", model: state.sampler.id, tensors: tf.memory().numTensors });
+    return c.json({
+      status: "ok",
+      model: state.sampler.id,
+      memoryBytes: state.sampler.memoryBytes,
+    });
   });
 
   app.get("/model", (c) => {

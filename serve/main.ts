@@ -5,11 +5,10 @@
  * server still starts, logs one line, and answers 503 with the reason on every model route:
  * it never serves output from a model it could not verify, and a deployment stays observable.
  */
-import { parseArgs } from "node:util";
-import { initBackend } from "../models/backend.ts";
-import { loadGenerator, ModelLoadError } from "../models/generator.ts";
+import { loadEdgeGenerator } from "../models/edge_generator.ts";
+import { ModelLoadError } from "../models/model_files.ts";
 import { createApp, type ModelState } from "./app.ts";
-import { Sampler } from "./sampler.ts";
+import { loadPngEncoder, Sampler } from "./sampler.ts";
 
 const DEFAULT_MODEL = new URL("../models/mnist", import.meta.url).pathname;
 const DEFAULT_PORT = 8000;
@@ -20,27 +19,29 @@ function usage(message: string): never {
   Deno.exit(2);
 }
 
+/**
+ * The command line: --model, --port, --host (each "--flag value" or "--flag=value") and --help.
+ * Parsed by hand rather than with node:util, whose import alone costs ~30 ms of cold start.
+ */
 function parseFlags(argv: string[]) {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        model: { type: "string" },
-        port: { type: "string" },
-        host: { type: "string" },
-        help: { type: "boolean" },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    const unknown = (err as Error).message.match(/Unknown option '([^']+)'/);
-    usage(
-      unknown
-        ? `${unknown[1]}: unknown flag (accepted: --model, --port, --host)`
-        : (err as Error).message.split("\n")[0],
-    );
+  const values: { model?: string; port?: string; host?: string; help?: boolean } = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const match = arg.match(/^--([a-z-]+)(?:=(.*))?$/s);
+    if (!match) {
+      usage(`unexpected argument ${JSON.stringify(arg)}: flags take the form --name value`);
+    }
+    const [, name, inline] = match;
+    if (name === "help") {
+      if (inline !== undefined) usage("--help: takes no value");
+      values.help = true;
+    } else if (name === "model" || name === "port" || name === "host") {
+      const value = inline ?? argv[++i];
+      if (value === undefined) usage(`--${name}: needs a value`);
+      values[name] = value;
+    } else {
+      usage(`--${name}: unknown flag (accepted: --model, --port, --host)`);
+    }
   }
   if (values.help) {
     console.log(`Serve generated samples over HTTP.
@@ -66,7 +67,7 @@ Usage: deno task serve [--model DIR] [--port N] [--host ADDR]
 
 async function loadState(dir: string): Promise<ModelState> {
   try {
-    const loaded = await loadGenerator(dir);
+    const loaded = await loadEdgeGenerator(dir);
     return { ready: true, sampler: new Sampler(loaded) };
   } catch (err) {
     if (!(err instanceof ModelLoadError)) throw err;
@@ -77,7 +78,6 @@ async function loadState(dir: string): Promise<ModelState> {
 
 if (import.meta.main) {
   const flags = parseFlags(Deno.args);
-  await initBackend("wasm");
   const state = await loadState(flags.model);
   const app = createApp(state);
   Deno.serve({
@@ -86,6 +86,8 @@ if (import.meta.main) {
     onListen: ({ hostname, port }) => {
       const what = state.ready ? state.sampler.id : "no model (503)";
       console.log(`edgegan: serving ${what} on http://${hostname}:${port}/`);
+      // Off the cold path: the PNG codec loads once the server is already answering.
+      loadPngEncoder().catch((err) => console.error(`error: PNG encoder: ${err.message}`));
     },
   }, app.fetch);
 }

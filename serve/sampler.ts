@@ -3,19 +3,20 @@
  * `generate` runs the net with dropout off on `latentBatch(seed, n)`.
  *
  * ```ts
- * const sampler = new Sampler(loaded);
+ * const sampler = new Sampler(await loadEdgeGenerator("models/mnist"));
  * const body = sampler.json({ seed: 42 }, sampler.generate(42, 4), 4); // '{"model":…,"seed":42,…}'
  * ```
  */
-import {
-  generate,
-  type InputSpec,
-  inputSpec,
-  type LoadedGenerator,
-  predictLatents,
-} from "../models/generator.ts";
-import { withLabels } from "../models/random.ts";
-import { encodePng, imageGrid, toPixels } from "../models/image.ts";
+import type { GeneratorRunner } from "../models/edge_generator.ts";
+import { type InputSpec, inputSpec } from "../models/generator_format.ts";
+import { labelsFor, latentBatch, withLabels } from "../models/random.ts";
+import { imageGrid, toPixels } from "../models/pixels.ts";
+
+/** The PNG codec, imported on first use (it pulls in node:zlib: 35-70 ms off the cold start). */
+let png: Promise<typeof import("../models/image.ts")> | undefined;
+export function loadPngEncoder(): Promise<typeof import("../models/image.ts")> {
+  return png ??= import("../models/image.ts");
+}
 
 /** The JSON body of GET /sample. */
 export interface SampleBody {
@@ -44,9 +45,9 @@ export class Sampler {
   readonly isImage: boolean;
   /** Values in one sample (e.g. 784). */
   readonly sampleSize: number;
-  readonly #loaded: LoadedGenerator;
+  readonly #loaded: GeneratorRunner;
 
-  constructor(loaded: LoadedGenerator) {
+  constructor(loaded: GeneratorRunner) {
     this.#loaded = loaded;
     this.id = loaded.id;
     const { outputShape, outputRange } = loaded.metadata;
@@ -60,7 +61,18 @@ export class Sampler {
 
   /** Raw generator output for (seed, n), row-major. */
   generate(seed: number, n: number, label?: number): Float32Array {
-    return generate(this.#loaded.model, this.spec, seed, n, label);
+    const latents = latentBatch(seed, n, this.spec.size);
+    return this.predict(this.inputs(latents, n, labelsFor(seed, n, this.spec.classes, label)), n);
+  }
+
+  /** The inference engine and its version, e.g. "d1" (part of ETags). */
+  get engine(): string {
+    return this.#loaded.engine;
+  }
+
+  /** Bytes of memory the model holds (weights and buffers). */
+  get memoryBytes(): number {
+    return this.#loaded.memoryBytes;
   }
 
   /** Latent size and label classes (0 for an unconditional model). */
@@ -79,8 +91,7 @@ export class Sampler {
 
   /** Raw generator output for `n` input rows given row-major. */
   predict(inputs: Float32Array, n: number): Float32Array {
-    const { size, classes } = this.spec;
-    return predictLatents(this.#loaded.model, inputs, n, size + classes);
+    return this.#loaded.predict(inputs, n);
   }
 
   /** The JSON body for `n` samples; `fields` (seed, or from/to/steps) are echoed. */
@@ -112,8 +123,9 @@ export class Sampler {
    * A grey PNG: n tiles of (height x width) * scale, row-major in a grid of `cols` columns
    * (default ceil(sqrt(n))), no gaps, empty cells black. Only for image models.
    */
-  png(values: Float32Array, n: number, scale: number, cols?: number): Uint8Array {
+  async png(values: Float32Array, n: number, scale: number, cols?: number): Promise<Uint8Array> {
     const [height, width] = this.#loaded.metadata.outputShape;
+    const { encodePng } = await loadPngEncoder();
     return encodePng(imageGrid(toPixels(values), { n, width, height, scale, cols }));
   }
 }

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../models/backend.ts";
 import { generate, inputSpec, loadGenerator } from "../models/generator.ts";
+import { loadEdgeGenerator } from "../models/edge_generator.ts";
 import { labelsFor, latentBatch, withLabels } from "../models/random.ts";
 import { createApp } from "../serve/app.ts";
 import { Sampler } from "../serve/sampler.ts";
@@ -14,8 +15,14 @@ await trainTinyModel(`${dir}/cond`, { conditional: true });
 await trainTinyModel(`${dir}/plain`);
 const cond = await loadGenerator(`${dir}/cond`);
 const plain = await loadGenerator(`${dir}/plain`);
-const app = createApp({ ready: true, sampler: new Sampler(cond) });
-const plainApp = createApp({ ready: true, sampler: new Sampler(plain) });
+const app = createApp({
+  ready: true,
+  sampler: new Sampler(await loadEdgeGenerator(`${dir}/cond`)),
+});
+const plainApp = createApp({
+  ready: true,
+  sampler: new Sampler(await loadEdgeGenerator(`${dir}/plain`)),
+});
 
 Deno.test.afterAll(async () => {
   cond.model.dispose();

@@ -1,20 +1,17 @@
 import assert from "node:assert/strict";
-import { initBackend } from "../models/backend.ts";
-import { loadGenerator } from "../models/generator.ts";
+import { loadEdgeGenerator } from "../models/edge_generator.ts";
 import { createApp } from "../serve/app.ts";
 import { Sampler } from "../serve/sampler.ts";
 import { runSoak } from "../bench/soak.ts";
 import { startServer, trainTinyModel } from "./helpers.ts";
 
-await initBackend("wasm");
 const ROOT = new URL("..", import.meta.url).pathname;
 const FIXTURE = `models/test-tmp-hostile-${crypto.randomUUID().slice(0, 8)}`;
 await trainTinyModel(`${ROOT}/${FIXTURE}`);
-const loaded = await loadGenerator(`${ROOT}/${FIXTURE}`);
+const loaded = await loadEdgeGenerator(`${ROOT}/${FIXTURE}`);
 const app = createApp({ ready: true, sampler: new Sampler(loaded) });
 
 Deno.test.afterAll(async () => {
-  loaded.model.dispose();
   await Deno.remove(`${ROOT}/${FIXTURE}`, { recursive: true });
 });
 

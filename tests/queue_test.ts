@@ -1,20 +1,17 @@
 import assert from "node:assert/strict";
-import { initBackend } from "../models/backend.ts";
-import { loadGenerator } from "../models/generator.ts";
+import { loadEdgeGenerator } from "../models/edge_generator.ts";
 import { createApp } from "../serve/app.ts";
 import { SampleQueue } from "../serve/queue.ts";
 import { latentBatch } from "../models/random.ts";
 import { Sampler } from "../serve/sampler.ts";
 import { tempDir, trainTinyModel } from "./helpers.ts";
 
-await initBackend("wasm");
 const dir = await tempDir("queue");
 await trainTinyModel(`${dir}/m`);
-const loaded = await loadGenerator(`${dir}/m`);
+const loaded = await loadEdgeGenerator(`${dir}/m`);
 const sampler = new Sampler(loaded);
 
 Deno.test.afterAll(async () => {
-  loaded.model.dispose();
   await Deno.remove(dir, { recursive: true });
 });
 

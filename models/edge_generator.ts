@@ -1,0 +1,97 @@
+/**
+ * The server's generator loader: the same files and checks as `loadGenerator` (metadata,
+ * weights hash, input/output shapes, golden sample), run by `DenseNet` instead of tfjs, so a
+ * server process never imports tfjs. Failures are `ModelLoadError`s naming the file.
+ *
+ * ```ts
+ * const gen = await loadEdgeGenerator("models/mnist");
+ * const out = gen.predict(latentBatch(42, 4, gen.metadata.latent.size), 4); // 4 x 784
+ * ```
+ */
+import { DenseNet, UnsupportedModelError } from "./dense_net.ts";
+import {
+  checkMetadata,
+  generatorId,
+  type GeneratorMetadata,
+  goldenMismatch,
+  inputSpec,
+} from "./generator_format.ts";
+import { ModelLoadError, readModelJson, readWeights } from "./model_files.ts";
+import { labelsFor, latentBatch, withLabels } from "./random.ts";
+
+/** What the server needs from a generator: its metadata and a dropout-off forward pass. */
+export interface GeneratorRunner {
+  metadata: GeneratorMetadata;
+  /** "<name>@<first 12 hex digits of the weights' sha256>". */
+  id: string;
+  /** The outputs for `n` input rows (latent, then the one-hot label if conditional). */
+  predict(inputs: Float32Array, n: number): Float32Array;
+  /** Bytes of memory the runner holds for weights and buffers. */
+  readonly memoryBytes: number;
+  /** Names the engine and its version; outputs are bit-identical for equal engines. */
+  readonly engine: string;
+}
+
+export class EdgeGenerator implements GeneratorRunner {
+  readonly id: string;
+  readonly engine = DenseNet.ENGINE;
+  constructor(readonly metadata: GeneratorMetadata, readonly net: DenseNet) {
+    this.id = generatorId(metadata);
+  }
+  predict(inputs: Float32Array, n: number): Float32Array {
+    return this.net.predict(inputs, n);
+  }
+  get memoryBytes(): number {
+    return this.net.memoryBytes;
+  }
+}
+
+export async function loadEdgeGenerator(dir: string): Promise<EdgeGenerator> {
+  const jsonPath = `${dir}/model.json`;
+  const json = await readModelJson(jsonPath, checkMetadata);
+  const metadata = json.userDefinedMetadata.edgegan as unknown as GeneratorMetadata;
+  const bytes = await readWeights(dir, json);
+  let net: DenseNet;
+  try {
+    net = DenseNet.fromLayers(
+      json.modelTopology,
+      json.weightsManifest.flatMap((group) => group.weights),
+      bytes,
+    );
+  } catch (err) {
+    if (err instanceof UnsupportedModelError) {
+      throw new ModelLoadError(jsonPath, `cannot run this model: ${err.message}`);
+    }
+    throw err;
+  }
+  const spec = inputSpec(metadata);
+  const sampleSize = metadata.outputShape.reduce((a, b) => a * b, 1);
+  if (net.inDim !== spec.size + spec.classes) {
+    throw new ModelLoadError(
+      jsonPath,
+      `model input [null,${net.inDim}] does not take latent size ${spec.size} plus ${spec.classes} label classes`,
+    );
+  }
+  if (net.outDim !== sampleSize) {
+    throw new ModelLoadError(
+      jsonPath,
+      `model output [null,${net.outDim}] does not match outputShape ${
+        JSON.stringify(metadata.outputShape)
+      }`,
+    );
+  }
+  const { seed, n } = metadata.golden;
+  const golden = net.predict(
+    withLabels(
+      latentBatch(seed, n, spec.size),
+      n,
+      spec.size,
+      spec.classes,
+      labelsFor(seed, n, spec.classes),
+    ),
+    n,
+  );
+  const mismatch = goldenMismatch(metadata, golden);
+  if (mismatch) throw new ModelLoadError(jsonPath, mismatch);
+  return new EdgeGenerator(metadata, net);
+}

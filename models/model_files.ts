@@ -1,0 +1,134 @@
+/**
+ * Reading the files of a saved tfjs Layers model (`model.json` + weights) without tfjs: the
+ * checks every loader shares (format, metadata present, weights hash). The server loads
+ * generators through this module alone, so it starts without importing tfjs.
+ *
+ * ```ts
+ * const json = await readModelJson("models/mnist/model.json", checkMyMetadata);
+ * const bytes = await readWeights("models/mnist", json); // sha256-checked
+ * ```
+ */
+import { writeFileAtomic } from "./atomic.ts";
+
+/** A model folder that cannot be used; `file` is the culprit, `message` says why. */
+export class ModelLoadError extends Error {
+  override name = "ModelLoadError";
+  constructor(readonly file: string, problem: string) {
+    super(`${file}: ${problem}`);
+  }
+}
+
+export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** One entry of a weights manifest, as tfjs writes it. */
+export interface WeightSpec {
+  name: string;
+  shape: number[];
+  dtype: string;
+}
+
+export interface ModelJson {
+  format?: string;
+  modelTopology: object;
+  weightsManifest: { paths: string[]; weights: WeightSpec[] }[];
+  userDefinedMetadata: { edgegan: Record<string, unknown> };
+  [key: string]: unknown;
+}
+
+/** Reads and checks `model.json`; `checkMetadata` throws a ModelLoadError for bad metadata. */
+export async function readModelJson(
+  path: string,
+  checkMetadata: (path: string, meta: unknown) => void,
+): Promise<ModelJson> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) throw new ModelLoadError(path, "file not found");
+    throw new ModelLoadError(path, `cannot read: ${(err as Error).message}`);
+  }
+  let json: ModelJson;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new ModelLoadError(path, `not valid JSON (${(err as Error).message})`);
+  }
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    throw new ModelLoadError(path, "not a JSON object");
+  }
+  if (json.format !== "layers-model" || typeof json.modelTopology !== "object") {
+    throw new ModelLoadError(path, 'not a tfjs Layers model (format must be "layers-model")');
+  }
+  if (!Array.isArray(json.weightsManifest) || json.weightsManifest.length === 0) {
+    throw new ModelLoadError(path, "weightsManifest is missing or empty");
+  }
+  const meta = json.userDefinedMetadata?.edgegan;
+  if (typeof meta !== "object" || meta === null) {
+    throw new ModelLoadError(path, "has no edgegan metadata (userDefinedMetadata.edgegan)");
+  }
+  if (typeof meta.weightsSha256 !== "string" || !/^[0-9a-f]{64}$/.test(meta.weightsSha256)) {
+    throw new ModelLoadError(path, "metadata weightsSha256 must be 64 hex digits");
+  }
+  checkMetadata(path, meta);
+  return json;
+}
+
+/**
+ * The weights of a model folder, concatenated in manifest order, after checking their sha256
+ * against the metadata. Failures are `ModelLoadError`s naming the file.
+ */
+export async function readWeights(dir: string, json: ModelJson): Promise<Uint8Array> {
+  const jsonPath = `${dir}/model.json`;
+  const expected = json.userDefinedMetadata.edgegan.weightsSha256 as string;
+  const paths = json.weightsManifest.flatMap((group) => group.paths);
+  const chunks: Uint8Array[] = [];
+  for (const name of paths) {
+    if (typeof name !== "string" || !/^[\w.-]+$/.test(name) || name.startsWith(".")) {
+      throw new ModelLoadError(
+        jsonPath,
+        `weights path ${JSON.stringify(name)} must be a plain file name`,
+      );
+    }
+    try {
+      chunks.push(await Deno.readFile(`${dir}/${name}`));
+    } catch (err) {
+      const problem = err instanceof Deno.errors.NotFound
+        ? "file not found"
+        : (err as Error).message;
+      throw new ModelLoadError(`${dir}/${name}`, problem);
+    }
+  }
+  const weights = new Uint8Array(chunks.reduce((s, c) => s + c.length, 0));
+  let offset = 0;
+  for (const c of chunks) {
+    weights.set(c, offset);
+    offset += c.length;
+  }
+  const actual = await sha256Hex(weights);
+  if (actual !== expected) {
+    throw new ModelLoadError(
+      `${dir}/${paths.join(",")}`,
+      `sha256 ${actual.slice(0, 12)}… does not match the metadata's ${
+        expected.slice(0, 12)
+      }… (truncated or altered)`,
+    );
+  }
+  return weights;
+}
+
+/** Rewrites only the metadata of a saved model (e.g. to add evaluation metrics), atomically. */
+export async function updateMetadata<M>(
+  dir: string,
+  checkMetadata: (path: string, meta: unknown) => void,
+  change: (metadata: M) => M,
+): Promise<void> {
+  const path = `${dir}/model.json`;
+  const json = await readModelJson(path, checkMetadata);
+  json.userDefinedMetadata = {
+    edgegan: change(json.userDefinedMetadata.edgegan as M) as Record<string, unknown>,
+  };
+  await writeFileAtomic(path, new TextEncoder().encode(JSON.stringify(json) + "\n"));
+}
