@@ -152,7 +152,7 @@ Deno.test("a real server answers raw hostile requests (traversal, huge headers) 
   }
 });
 
-Deno.test("a short soak (mixed good and hostile requests) has no 5xx, no tensor growth, RSS within 10%", async () => {
+Deno.test("a short soak (mixed good and hostile requests) has no 5xx, no model-memory growth, RSS within 10%", async () => {
   const r = await runSoak({ seconds: 3, connections: 16, model: FIXTURE, warmup: 1500 });
   assert.deepEqual(r.failures, []);
   assert.ok(r.requests > 500, `${r.requests} requests`);
