@@ -138,6 +138,23 @@ export function throughActivation(
   return tf.mul(masked, tf.step(input, slope));
 }
 
+/**
+ * Column sums of a [rows, cols] tensor (the bias gradient). One JavaScript pass over backend
+ * memory where possible: the wasm Sum over axis 0 transposes first (0.24 ms for 128 x 256).
+ */
+function columnSums(d: tf.Tensor2D): tf.Tensor {
+  const [rows, cols] = d.shape;
+  if (!float32View(d)) return tf.sum(d, 0);
+  return tensorFrom([cols], (out) => {
+    const x = float32View(d)!; // read after the output is allocated: allocation may move memory
+    out.fill(0);
+    for (let r = 0; r < rows; r++) {
+      const row = r * cols;
+      for (let c = 0; c < cols; c++) out[c] += x[row + c];
+    }
+  });
+}
+
 export interface BackwardOptions {
   /** Compute the gradients of the net's variables (default true). */
   params?: boolean;
@@ -163,7 +180,7 @@ export function backward(
     const input = trace.inputs[l];
     if (wantParams) {
       grads[2 * l] = tf.matMul(input, d, true, false);
-      grads[2 * l + 1] = tf.sum(d, 0);
+      grads[2 * l + 1] = columnSums(d);
     }
     if (l === 0 && !options.input) break;
     const dIn = tf.matMul(d, net.layers[l].kernel, false, true) as tf.Tensor2D;
