@@ -374,8 +374,15 @@ export class DenseNet {
       if (offset + 4 * count > bytes.length) {
         throw new UnsupportedModelError(`weights end before ${spec.name}`);
       }
-      // Copy: the source bytes may not be 4-byte aligned.
-      weights.set(spec.name, new Float32Array(bytes.slice(offset, offset + 4 * count).buffer));
+      // A view when 4-byte aligned (fresh large copies cost milliseconds in page faults at
+      // start-up); a copy otherwise.
+      const at = bytes.byteOffset + offset;
+      weights.set(
+        spec.name,
+        at % 4 === 0
+          ? new Float32Array(bytes.buffer, at, count)
+          : new Float32Array(bytes.slice(offset, offset + 4 * count).buffer),
+      );
       offset += 4 * count;
     }
     if (offset !== bytes.length) {
