@@ -49,7 +49,7 @@ const RESERVED_ROWS = 256;
 
 /**
  * dense(x, w, b, y, rowGroups, K, colGroups, act, alpha): y = act(x W + b) for rowGroups*4 rows,
- * with x [rows, K] (row stride K), W [K, colGroups*8], b [colGroups*8], y [rows, colGroups*8];
+ * with x [rows, K] (row stride K), W packed as [colGroups][K][8], b [colGroups*8], y [rows, colGroups*8];
  * pointers in bytes. act 1 applies max(v, alpha*v) (LeakyReLU; ReLU with alpha 0).
  */
 const DENSE: KernelSpec = (() => {
@@ -57,6 +57,7 @@ const DENSE: KernelSpec = (() => {
   const [R, J, KK, WP, XP, KX, NP, YP] = [9, 10, 11, 12, 13, 14, 15, 16];
   const ACC = 17; // 8 accumulators: row r, half h at ACC + 2r + h
   const [W0, W1, XS, AL] = [25, 26, 27, 28];
+  const ROWP = [13, 29, 30, 31]; // x row pointers: XP, then XP + KX, + 2 KX, + 3 KX
   const acc = (r: number, h: number) => ACC + 2 * r + h;
   const everyAcc = (f: (a: number) => number[]) =>
     [0, 1, 2, 3].flatMap((r) => [0, 1].flatMap((h) => f(acc(r, h))));
@@ -102,10 +103,12 @@ const DENSE: KernelSpec = (() => {
       ...set(acc(0, h)),
     ]),
     ...[1, 2, 3].flatMap((r) => [0, 1].flatMap((h) => [...get(acc(0, h)), ...set(acc(r, h))])),
-    // WP = W + J*32; XP = X + R*4*KX
+    // WP = W + J*K*32 (W is packed by column group: [group][k][8]); XP = X + R*4*KX
     ...get(W),
     ...get(J),
-    ...i32(32),
+    ...get(KX),
+    ...i32(8),
+    ...op.i32Mul,
     ...op.i32Mul,
     ...op.i32Add,
     ...set(WP),
@@ -117,6 +120,7 @@ const DENSE: KernelSpec = (() => {
     ...op.i32Mul,
     ...op.i32Add,
     ...set(XP),
+    ...[1, 2, 3].flatMap((r) => [...get(ROWP[r - 1]), ...get(KX), ...op.i32Add, ...set(ROWP[r])]),
     ...get(K),
     ...set(KK),
     ...op.block,
@@ -131,11 +135,9 @@ const DENSE: KernelSpec = (() => {
     ...op.v128Load(16),
     ...set(W1),
     ...[0, 1, 2, 3].flatMap((r) => [
-      // XS = splat(x[row r, k]) at XP + r*KX
-      ...get(XP),
-      ...(r === 0 ? [] : [...get(KX), ...i32(r), ...op.i32Mul, ...op.i32Add]),
-      ...op.f32Load(0),
-      ...op.f32x4Splat,
+      // XS = splat(x[row r, k])
+      ...get(ROWP[r]),
+      ...op.load32Splat(0),
       ...set(XS),
       ...[0, 1].flatMap((h) => [
         ...get(acc(r, h)),
@@ -147,13 +149,10 @@ const DENSE: KernelSpec = (() => {
       ]),
     ]),
     ...get(WP),
-    ...get(NP),
+    ...i32(32),
     ...op.i32Add,
     ...set(WP),
-    ...get(XP),
-    ...i32(4),
-    ...op.i32Add,
-    ...set(XP),
+    ...ROWP.flatMap((p) => [...get(p), ...i32(4), ...op.i32Add, ...set(p)]),
     ...get(KK),
     ...i32(1),
     ...op.i32Sub,
@@ -210,14 +209,14 @@ const DENSE: KernelSpec = (() => {
   ];
   return {
     params: [I32, I32, I32, I32, I32, I32, I32, I32, F32],
-    locals: [...Array(8).fill(I32), ...Array(8).fill(V128), V128, V128, V128, V128],
+    locals: [...Array(8).fill(I32), ...Array(12).fill(V128), I32, I32, I32],
     body,
     exportName: "dense",
   };
 })();
 
 interface Placed extends Layer {
-  /** Byte offsets of the padded kernel [inDim', cols*8] and bias [cols*8]. */
+  /** Byte offsets of the padded kernel, packed [cols][k][8], and bias [cols*8]. */
   w: number;
   b: number;
   /** 8-column groups of the output (padded width = cols * 8). */
@@ -350,9 +349,11 @@ export class DenseNet {
       if (!bias || bias.length !== l.outDim) {
         throw new UnsupportedModelError(`weights for ${l.name}/bias [${l.outDim}] missing`);
       }
-      const stride = l.cols * COLS;
+      // Packed by 8-column group, then input row: the kernel reads its weights sequentially.
       for (let i = 0; i < l.inDim; i++) {
-        heap.set(kernel.subarray(i * l.outDim, (i + 1) * l.outDim), l.w / 4 + i * stride);
+        for (let j = 0; j < l.outDim; j++) {
+          heap[l.w / 4 + ((j >> 3) * l.k + i) * COLS + (j & 7)] = kernel[i * l.outDim + j];
+        }
       }
       heap.set(bias, l.b / 4);
     }

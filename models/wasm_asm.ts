@@ -65,6 +65,8 @@ export const op = {
   /** v128.load / v128.store with a byte offset (alignment hint 16 bytes). */
   v128Load: (offset = 0) => [0xfd, 0x00, 4, ...uleb(offset)],
   v128Store: (offset = 0) => [0xfd, 0x0b, 4, ...uleb(offset)],
+  /** v128.load32_splat: one float from memory into all four lanes. */
+  load32Splat: (offset = 0) => [0xfd, 0x09, 2, ...uleb(offset)],
   f32x4Splat: [0xfd, ...uleb(0x13)],
   f32x4Sqrt: [0xfd, ...uleb(0xe3)],
   f32x4Add: [0xfd, ...uleb(0xe4)],
