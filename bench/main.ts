@@ -10,6 +10,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { DEFAULTS } from "../train/config.ts";
 import { mnistDir } from "../train/data.ts";
 import { type LoadResult, loadWithDeno, loadWithWrk, sampleRss } from "./load.ts";
+import { taskArgs } from "./tasks.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const { values: flags } = parseArgs({
@@ -191,8 +192,7 @@ function freePort(): number {
 
 // Exactly what `deno task serve` runs (permissions and V8 flags), on loopback.
 const SERVE_ARGS = [
-  ...(JSON.parse(await Deno.readTextFile(`${ROOT}/deno.json`)).tasks.serve as string).split(" ")
-    .slice(1),
+  ...taskArgs("serve"),
   "--host",
   "127.0.0.1",
 ];

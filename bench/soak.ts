@@ -10,6 +10,7 @@
  */
 import { parseArgs } from "node:util";
 import { percentile, sampleRss } from "./load.ts";
+import { taskArgs } from "./tasks.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -49,8 +50,7 @@ export interface SoakResult {
 export async function runSoak(
   options: { seconds: number; connections: number; model?: string; warmup?: number },
 ): Promise<SoakResult> {
-  const config = JSON.parse(await Deno.readTextFile(`${ROOT}/deno.json`));
-  const args = (config.tasks.serve as string).split(" ").slice(1);
+  const args = taskArgs("serve");
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();

@@ -10,6 +10,7 @@
  */
 import { parseArgs } from "node:util";
 import { encodePng, type Raster } from "../models/image.ts";
+import { taskArgs } from "../bench/tasks.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const RATES = [0, 0.25, 0.5];
@@ -110,8 +111,7 @@ for (const dataset of datasets) {
 }
 
 async function task(args: string[]): Promise<void> {
-  const config = JSON.parse(await Deno.readTextFile(`${ROOT}/deno.json`));
-  const [, ...flags] = (config.tasks[args[0]] as string).split(" ");
+  const flags = taskArgs(args[0]);
   const out = await new Deno.Command(Deno.execPath(), {
     args: [...flags, ...args.slice(1)],
     cwd: ROOT,

@@ -194,7 +194,7 @@ export function newTensorLike(like: { shape: number[] }): tf.Tensor {
  */
 export function tensorFrom(shape: number[], fill: (values: Float32Array) => void): tf.Tensor {
   if (tf.getBackend() === "wasm") {
-    const t = newTensorLike({ shape } as tf.Tensor);
+    const t = newTensorLike({ shape });
     const view = float32View(t);
     if (view) {
       fill(view);

@@ -315,7 +315,8 @@ export class DenseNet {
   readonly #dense: (...args: number[]) => void;
   /** First free byte after the weights: activation buffers start here. */
   readonly #heapStart: number;
-  readonly #maxCols: number;
+  /** Bytes of one activation row: the widest layer input or (padded) output. */
+  readonly #rowBytes: number;
 
   private constructor(layers: Layer[], weights: Map<string, Float32Array>) {
     this.inDim = layers[0].inDim;
@@ -330,7 +331,7 @@ export class DenseNet {
     }
     this.#layers = placed;
     this.#heapStart = offset;
-    this.#maxCols = Math.max(...placed.map((l) => l.cols));
+    this.#rowBytes = 4 * Math.max(this.inDim, ...placed.map((l) => l.cols * COLS));
     // Room for the weights and for batches up to RESERVED_ROWS, so a server's memory does not
     // grow under load; bigger batches grow it once.
     const reserved = offset + 2 * this.#bufferBytes(RESERVED_ROWS);
@@ -394,7 +395,7 @@ export class DenseNet {
 
   /** Bytes of one activation buffer for `rows` rows. */
   #bufferBytes(rows: number): number {
-    return Math.ceil(rows / ROWS) * ROWS * Math.max(this.inDim, this.#maxCols * COLS) * 4;
+    return Math.ceil(rows / ROWS) * ROWS * this.#rowBytes;
   }
 
   /** Bytes of WebAssembly memory held (weights plus the largest batch so far). */

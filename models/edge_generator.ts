@@ -12,12 +12,13 @@ import { DenseNet, UnsupportedModelError } from "./dense_net.ts";
 import {
   checkMetadata,
   generatorId,
+  generatorInputs,
   type GeneratorMetadata,
   goldenMismatch,
   inputSpec,
+  shapeMismatch,
 } from "./generator_format.ts";
 import { ModelLoadError, readModelJson, readWeights } from "./model_files.ts";
-import { labelsFor, latentBatch, withLabels } from "./random.ts";
 
 /** What the server needs from a generator: its metadata and a dropout-off forward pass. */
 export interface GeneratorRunner {
@@ -64,33 +65,10 @@ export async function loadEdgeGenerator(dir: string): Promise<EdgeGenerator> {
     }
     throw err;
   }
-  const spec = inputSpec(metadata);
-  const sampleSize = metadata.outputShape.reduce((a, b) => a * b, 1);
-  if (net.inDim !== spec.size + spec.classes) {
-    throw new ModelLoadError(
-      jsonPath,
-      `model input [null,${net.inDim}] does not take latent size ${spec.size} plus ${spec.classes} label classes`,
-    );
-  }
-  if (net.outDim !== sampleSize) {
-    throw new ModelLoadError(
-      jsonPath,
-      `model output [null,${net.outDim}] does not match outputShape ${
-        JSON.stringify(metadata.outputShape)
-      }`,
-    );
-  }
+  const badShape = shapeMismatch(metadata, [null, net.inDim], [null, net.outDim]);
+  if (badShape) throw new ModelLoadError(jsonPath, badShape);
   const { seed, n } = metadata.golden;
-  const golden = net.predict(
-    withLabels(
-      latentBatch(seed, n, spec.size),
-      n,
-      spec.size,
-      spec.classes,
-      labelsFor(seed, n, spec.classes),
-    ),
-    n,
-  );
+  const golden = net.predict(generatorInputs(inputSpec(metadata), seed, n), n);
   const mismatch = goldenMismatch(metadata, golden);
   if (mismatch) throw new ModelLoadError(jsonPath, mismatch);
   return new EdgeGenerator(metadata, net);

@@ -13,7 +13,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
-import { labelsFor, LATENT_SAMPLER, latentBatch, withLabels } from "./random.ts";
+import { LATENT_SAMPLER } from "./random.ts";
 import { tidyValues } from "./backend.ts";
 import {
   ModelLoadError,
@@ -27,6 +27,7 @@ import {
   FORMAT_NAME,
   FORMAT_VERSION,
   generatorId,
+  generatorInputs,
   type GeneratorMetadata,
   GOLDEN_N,
   GOLDEN_SEED,
@@ -36,6 +37,7 @@ import {
   inputSpec,
   type MetadataInput,
   round5,
+  shapeMismatch,
 } from "./generator_format.ts";
 
 export { ModelLoadError, sha256Hex } from "./layers_files.ts";
@@ -68,14 +70,7 @@ export function generate(
   n: number,
   label?: number,
 ): Float32Array {
-  const inputs = withLabels(
-    latentBatch(seed, n, spec.size),
-    n,
-    spec.size,
-    spec.classes,
-    labelsFor(seed, n, spec.classes, label),
-  );
-  return predictLatents(model, inputs, n, spec.size + spec.classes);
+  return predictLatents(model, generatorInputs(spec, seed, n, label), n, spec.size + spec.classes);
 }
 
 /** Runs the generator (dropout off) on `n` input rows of `width` values, row-major. */
@@ -143,27 +138,10 @@ export async function loadGenerator(dir: string): Promise<LoadedGenerator> {
   const jsonPath = `${dir}/model.json`;
   const { model, json } = await readLayersModel(dir, checkMetadata);
   const metadata = json.userDefinedMetadata.edgegan as unknown as GeneratorMetadata;
-  const inShape = model.inputs[0].shape;
-  const outShape = model.outputs[0].shape;
-  const sampleSize = metadata.outputShape.reduce((a, b) => a * b, 1);
-  const spec = inputSpec(metadata);
-  if (inShape.length !== 2 || inShape[1] !== spec.size + spec.classes) {
+  const badShape = shapeMismatch(metadata, model.inputs[0].shape, model.outputs[0].shape);
+  if (badShape) {
     model.dispose();
-    throw new ModelLoadError(
-      jsonPath,
-      `model input ${
-        JSON.stringify(inShape)
-      } does not take latent size ${spec.size} plus ${spec.classes} label classes`,
-    );
-  }
-  if (outShape.length !== 2 || outShape[1] !== sampleSize) {
-    model.dispose();
-    throw new ModelLoadError(
-      jsonPath,
-      `model output ${JSON.stringify(outShape)} does not match outputShape ${
-        JSON.stringify(metadata.outputShape)
-      }`,
-    );
+    throw new ModelLoadError(jsonPath, badShape);
   }
   const loaded = { model, metadata, id: generatorId(metadata) };
   const mismatch = verifyGolden(loaded);

@@ -3,7 +3,7 @@
  * golden-sample comparison. Shared by the tfjs loader (generator.ts) and the server's
  * tfjs-free loader (edge_generator.ts).
  */
-import { LATENT_SAMPLER } from "./random.ts";
+import { labelsFor, LATENT_SAMPLER, latentBatch, withLabels } from "./random.ts";
 import { ModelLoadError } from "./model_files.ts";
 
 export const FORMAT_NAME = "edgegan-generator";
@@ -99,6 +99,48 @@ export function checkMetadata(path: string, meta: unknown): asserts meta is Gene
   if (m.labels !== undefined && (!Array.isArray(m.labels) || !m.labels.every((l, i) => l === i))) {
     throw problem("labels must be the list 0, 1, ..., k-1");
   }
+}
+
+/**
+ * The generator's input rows for (seed, n): the latent batch, each row followed by the one-hot
+ * code of its label for a conditional model (`label`, or drawn from the seed).
+ */
+export function generatorInputs(
+  spec: InputSpec,
+  seed: number,
+  n: number,
+  label?: number,
+): Float32Array {
+  return withLabels(
+    latentBatch(seed, n, spec.size),
+    n,
+    spec.size,
+    spec.classes,
+    labelsFor(seed, n, spec.classes, label),
+  );
+}
+
+/**
+ * Checks a model's input and output shapes ([batch, width], as tfjs writes them) against the
+ * metadata; a description of the mismatch, or undefined.
+ */
+export function shapeMismatch(
+  metadata: GeneratorMetadata,
+  inShape: (number | null)[],
+  outShape: (number | null)[],
+): string | undefined {
+  const spec = inputSpec(metadata);
+  if (inShape.length !== 2 || inShape[1] !== spec.size + spec.classes) {
+    return `model input ${
+      JSON.stringify(inShape)
+    } does not take latent size ${spec.size} plus ${spec.classes} label classes`;
+  }
+  if (outShape.length !== 2 || outShape[1] !== metadata.outputShape.reduce((a, b) => a * b, 1)) {
+    return `model output ${JSON.stringify(outShape)} does not match outputShape ${
+      JSON.stringify(metadata.outputShape)
+    }`;
+  }
+  return undefined;
 }
 
 /** "<name>@<first 12 hex digits of the weights' sha256>". */

@@ -8,8 +8,8 @@
  * ```
  */
 import type { GeneratorRunner } from "../models/edge_generator.ts";
-import { type InputSpec, inputSpec } from "../models/generator_format.ts";
-import { labelsFor, latentBatch, withLabels } from "../models/random.ts";
+import { generatorInputs, type InputSpec, inputSpec } from "../models/generator_format.ts";
+import { withLabels } from "../models/random.ts";
 import { imageGrid, toPixels } from "../models/pixels.ts";
 
 /** The PNG codec, imported on first use (it pulls in node:zlib: 35-70 ms off the cold start). */
@@ -61,8 +61,7 @@ export class Sampler {
 
   /** Raw generator output for (seed, n), row-major. */
   generate(seed: number, n: number, label?: number): Float32Array {
-    const latents = latentBatch(seed, n, this.spec.size);
-    return this.predict(this.inputs(latents, n, labelsFor(seed, n, this.spec.classes, label)), n);
+    return this.predict(generatorInputs(this.spec, seed, n, label), n);
   }
 
   /** The inference engine and its version, e.g. "d1" (part of ETags). */

@@ -1,6 +1,10 @@
 /** Shared test fixtures: small, fast training configs and a silent progress printer. */
 import { DEFAULTS, type TrainConfig } from "../train/config.ts";
 import { ProgressPrinter } from "../train/progress.ts";
+import { taskArgs } from "../bench/tasks.ts";
+
+/** The `deno` arguments of a task, so tests run exactly what users run. */
+export { taskArgs };
 
 /** A config small enough to train in about a second, writing to `out`. */
 export function smallConfig(out: string, overrides: Partial<TrainConfig> = {}): TrainConfig {
@@ -62,14 +66,6 @@ export async function trainTinyModel(
     new Set(),
     { printer: quietPrinter().printer, handleSignals: false },
   );
-}
-
-/** The `deno` arguments of a task in deno.json, so tests run exactly what users run. */
-export function taskArgs(name: string): string[] {
-  const config = JSON.parse(Deno.readTextFileSync(new URL("../deno.json", import.meta.url)));
-  const [deno, ...args] = (config.tasks[name] as string).split(" ");
-  if (deno !== "deno") throw new Error(`task ${name} does not start with deno`);
-  return args;
 }
 
 /** A free TCP port on 127.0.0.1. */
