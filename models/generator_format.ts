@@ -26,8 +26,13 @@ export interface GeneratorMetadata {
    * by the one-hot code of the label (its index in this list).
    */
   labels?: number[];
-  /** Dropout rates used in training; inference never applies dropout. */
-  dropout: { generator: number; discriminator: number };
+  /**
+   * Dropout rates used in training (a schedule as `start:end[:curve]`, e.g. "0.5:0"); inference
+   * never applies dropout.
+   */
+  dropout: { generator: number | string; discriminator: number | string };
+  /** Present when the saved weights are an exponential moving average of G's (`--ema`). */
+  ema?: { decay: number };
   /** Every training hyper-parameter, as resolved by the trainer. */
   hyperparameters: Record<string, unknown>;
   steps: number;

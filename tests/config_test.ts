@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { DEFAULTS, FLAGS, helpText, parseTrainArgs, UsageError } from "../train/config.ts";
+import { DEFAULTS, FLAGS, helpText, parseTrainArgs, rateAt, UsageError } from "../train/config.ts";
 import { runDeno, taskArgs } from "./helpers.ts";
 
 const TRAIN = taskArgs("train");
@@ -27,7 +27,15 @@ Deno.test("every flag parses its documented form", () => {
     "--g-dropout",
     "0",
     "--d-dropout",
-    "0.25",
+    "0.5:0.1:cosine",
+    "--ema",
+    "0.999",
+    "--d-ensemble",
+    "2",
+    "--d-ensemble-drop",
+    "0.5",
+    "--real-target",
+    "0.9",
     "--lr",
     "1e-3",
     "--lr-decay",
@@ -58,7 +66,11 @@ Deno.test("every flag parses its documented form", () => {
     gHidden: [400, 400, 400],
     dHidden: [200],
     gDropout: 0,
-    dDropout: 0.25,
+    dDropout: { start: 0.5, end: 0.1, curve: "cosine" },
+    ema: 0.999,
+    dEnsemble: 2,
+    dEnsembleDrop: 0.5,
+    realTarget: 0.9,
     lr: 1e-3,
     lrDecay: "linear",
     pack: 4,
@@ -81,8 +93,18 @@ Deno.test("bad values are rejected with one line naming the flag and what it acc
     [["--steps", "1.5"], '--steps: got "1.5"; accepts an integer 1..10000000'],
     [["--batch", "-3"], '--batch: got "-3"; accepts an integer 1..4096'],
     [["--batch", "abc"], '--batch: got "abc"; accepts an integer 1..4096'],
-    [["--g-dropout", "1"], '--g-dropout: got "1"; accepts a number in [0, 1)'],
-    [["--d-dropout", "NaN"], '--d-dropout: got "NaN"; accepts a number in [0, 1)'],
+    [["--g-dropout", "1"], `--g-dropout: got "1"; accepts ${FLAGS["g-dropout"].accepts}`],
+    [["--d-dropout", "NaN"], `--d-dropout: got "NaN"; accepts ${FLAGS["d-dropout"].accepts}`],
+    [["--g-dropout", "0.5:1"], `--g-dropout: got "0.5:1"; accepts ${FLAGS["g-dropout"].accepts}`],
+    [
+      ["--g-dropout", "0.5:0:step"],
+      `--g-dropout: got "0.5:0:step"; accepts ${FLAGS["g-dropout"].accepts}`,
+    ],
+    [["--g-dropout", "0.5:"], `--g-dropout: got "0.5:"; accepts ${FLAGS["g-dropout"].accepts}`],
+    [["--ema", "1"], '--ema: got "1"; accepts a number in [0, 1), e.g. 0.999 (0 = off)'],
+    [["--d-ensemble", "9"], '--d-ensemble: got "9"; accepts an integer 1..8'],
+    [["--d-ensemble-drop", "0.5"], "--d-ensemble-drop: needs --d-ensemble 2 or more (got 1)"],
+    [["--real-target", "0.5"], '--real-target: got "0.5"; accepts a number in (0.5, 1]'],
     [["--lr", "0"], '--lr: got "0"; accepts a number in (0, 1]'],
     [["--lr", "Infinity"], '--lr: got "Infinity"; accepts a number in (0, 1]'],
     [
@@ -111,6 +133,21 @@ Deno.test("bad values are rejected with one line naming the flag and what it acc
       return true;
     });
   }
+});
+
+Deno.test("a dropout schedule START:END parses, and a schedule that does not change is a constant", () => {
+  assert.deepEqual(parseTrainArgs(["--g-dropout", "0.5:0"]).config.gDropout, {
+    start: 0.5,
+    end: 0,
+    curve: "linear",
+  });
+  assert.equal(parseTrainArgs(["--g-dropout", "0.25:0.25"]).config.gDropout, 0.25);
+  assert.equal(rateAt({ start: 0.5, end: 0, curve: "linear" }, 0, 100), 0.5);
+  assert.equal(rateAt({ start: 0.5, end: 0, curve: "linear" }, 50, 100), 0.25);
+  assert.equal(rateAt({ start: 0.5, end: 0, curve: "linear" }, 100, 100), 0);
+  assert.ok(Math.abs(rateAt({ start: 0.5, end: 0.1, curve: "cosine" }, 50, 100) - 0.3) < 1e-12);
+  assert.ok(rateAt({ start: 0.5, end: 0.1, curve: "cosine" }, 10, 100) > 0.49);
+  assert.equal(rateAt(0.25, 70, 100), 0.25);
 });
 
 Deno.test("--help lists every flag with its default", () => {

@@ -35,10 +35,12 @@ export function checkpointPath(out: string): string {
 export async function saveCheckpoint(
   out: string,
   state: Omit<Checkpoint, "tensors">,
-  tensors: Record<string, tf.Tensor>,
+  tensors: Record<string, tf.Tensor | { shape: number[]; values: Float32Array }>,
 ): Promise<void> {
   const entries = Object.entries(tensors);
-  const arrays = entries.map(([, t]) => t.dataSync() as Float32Array);
+  const arrays = entries.map(([, t]) =>
+    t instanceof tf.Tensor ? t.dataSync() as Float32Array : t.values
+  );
   const total = arrays.reduce((s, a) => s + a.length, 0);
   const data = new Float32Array(total);
   const specs: { name: string; shape: number[]; offset: number; length: number }[] = [];

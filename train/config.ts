@@ -16,6 +16,34 @@ export type DatasetName = typeof DATASETS[number];
 export const LR_DECAYS = ["none", "linear"] as const;
 export type LrDecay = typeof LR_DECAYS[number];
 
+export const RATE_CURVES = ["linear", "cosine"] as const;
+export type RateCurve = typeof RATE_CURVES[number];
+
+/**
+ * A dropout rate over the run: a constant, or `start` at step 0 changing to `end` at the last
+ * step along `curve` (written `0.5:0` or `0.5:0:cosine` on the command line).
+ */
+export type DropoutRate = number | { start: number; end: number; curve: RateCurve };
+
+/** The rate of `rate` at step `step` (0-based) of a `steps`-step run. */
+export function rateAt(rate: DropoutRate, step: number, steps: number): number {
+  if (typeof rate === "number") return rate;
+  const t = Math.min(1, step / Math.max(1, steps));
+  const along = rate.curve === "cosine" ? (1 - Math.cos(Math.PI * t)) / 2 : t;
+  return rate.start + (rate.end - rate.start) * along;
+}
+
+/** The highest rate a schedule reaches (0 means the net has no Dropout layers at all). */
+export function peakRate(rate: DropoutRate): number {
+  return typeof rate === "number" ? rate : Math.max(rate.start, rate.end);
+}
+
+/** The command-line form of a rate: `0.5`, `0.5:0` or `0.5:0:cosine`. */
+export function formatRate(rate: DropoutRate): string {
+  if (typeof rate === "number") return String(rate);
+  return `${rate.start}:${rate.end}${rate.curve === "linear" ? "" : `:${rate.curve}`}`;
+}
+
 export interface TrainConfig {
   dataset: DatasetName;
   steps: number;
@@ -23,8 +51,22 @@ export interface TrainConfig {
   latent: number;
   gHidden: number[];
   dHidden: number[];
-  gDropout: number;
-  dDropout: number;
+  /** Dropout after each hidden layer of G and of D: a constant or a schedule (0 = none). */
+  gDropout: DropoutRate;
+  dDropout: DropoutRate;
+  /**
+   * Decay of the exponential moving average of G's weights (Yazici et al. 2019); the saved
+   * generator and the sample grids are the average. 0 = off (the raw G is saved).
+   */
+  ema: number;
+  /**
+   * Dropout-GAN (Mordido et al. 2018): K discriminators; each step each one's feedback to G is
+   * dropped with probability `dEnsembleDrop`, keeping at least one. 1 = a single D.
+   */
+  dEnsemble: number;
+  dEnsembleDrop: number;
+  /** One-sided label smoothing: D's target for real samples (1 = none; 0.9 is the usual). */
+  realTarget: number;
   lr: number;
   /** Learning-rate schedule: constant, or linear decay to 0 at the last step. */
   lrDecay: LrDecay;
@@ -77,6 +119,17 @@ function real(min: number, max: number, openMin: boolean, openMax: boolean) {
   };
 }
 
+function dropoutRate(v: string): DropoutRate | undefined {
+  const rate = real(0, 1, false, true);
+  const parts = v.split(":");
+  if (parts.length === 1) return rate(v);
+  if (parts.length > 3) return undefined;
+  const [start, end] = parts.slice(0, 2).map(rate);
+  const curve = parts.length === 3 ? oneOf(RATE_CURVES)(parts[2]) : "linear";
+  if (start === undefined || end === undefined || curve === undefined) return undefined;
+  return start === end ? start : { start, end, curve };
+}
+
 function hiddenList(v: string) {
   const parts = v.split(",");
   if (parts.length < 1 || parts.length > 8) return undefined;
@@ -123,15 +176,39 @@ export const FLAGS: Record<string, FlagSpec> = {
   },
   "g-dropout": {
     key: "gDropout",
-    accepts: "a number in [0, 1)",
+    accepts: "a rate in [0, 1), or START:END[:linear|cosine] changing over the run, e.g. 0.5:0",
     help: "dropout rate after each generator hidden layer (0 = none)",
-    parse: real(0, 1, false, true),
+    parse: dropoutRate,
   },
   "d-dropout": {
     key: "dDropout",
-    accepts: "a number in [0, 1)",
+    accepts: "a rate in [0, 1), or START:END[:linear|cosine] changing over the run, e.g. 0.5:0.1",
     help: "dropout rate after each discriminator hidden layer (0 = none)",
+    parse: dropoutRate,
+  },
+  "ema": {
+    key: "ema",
+    accepts: "a number in [0, 1), e.g. 0.999 (0 = off)",
+    help: "keep a moving average of G's weights with this decay; save and sample the average",
     parse: real(0, 1, false, true),
+  },
+  "d-ensemble": {
+    key: "dEnsemble",
+    accepts: "an integer 1..8",
+    help: "Dropout-GAN: train this many discriminators (1 = a plain GAN)",
+    parse: int(1, 8),
+  },
+  "d-ensemble-drop": {
+    key: "dEnsembleDrop",
+    accepts: "a number in [0, 1)",
+    help: "Dropout-GAN: chance that a discriminator's feedback to G is dropped in a step",
+    parse: real(0, 1, false, true),
+  },
+  "real-target": {
+    key: "realTarget",
+    accepts: "a number in (0.5, 1]",
+    help: "D's target for real samples (one-sided label smoothing; 1 = none)",
+    parse: real(0.5, 1, true, false),
   },
   "lr": {
     key: "lr",
@@ -210,6 +287,10 @@ export const DEFAULTS: Omit<TrainConfig, "out"> = {
   dHidden: [256, 256],
   gDropout: 0.5,
   dDropout: 0.5,
+  ema: 0,
+  dEnsemble: 1,
+  dEnsembleDrop: 0,
+  realTarget: 1,
   lr: 2e-4,
   lrDecay: "none",
   beta1: 0.5,
@@ -227,8 +308,10 @@ export function defaultOut(dataset: DatasetName, conditional = false): string {
   return `models/${dataset}${conditional ? "-cond" : ""}`;
 }
 
-function formatValue(value: unknown): string {
-  return Array.isArray(value) ? value.join(",") : String(value);
+export function formatValue(value: unknown): string {
+  if (Array.isArray(value)) return value.join(",");
+  if (typeof value === "object" && value !== null) return formatRate(value as DropoutRate);
+  return String(value);
 }
 
 export function helpText(): string {
@@ -309,6 +392,11 @@ export function parseTrainArgs(argv: string[]): ParsedArgs {
     }
     config.conditional = true;
     explicit.add("conditional");
+  }
+  if (explicit.has("dEnsembleDrop") && config.dEnsemble < 2) {
+    throw new UsageError(
+      `--d-ensemble-drop: needs --d-ensemble 2 or more (got ${config.dEnsemble})`,
+    );
   }
   if (!config.out) config.out = defaultOut(config.dataset, config.conditional);
   return { config, explicit, help: values.help === true };

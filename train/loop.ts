@@ -8,7 +8,16 @@ import { type BackendInfo, initBackend } from "../models/backend.ts";
 import { generate, type GeneratorMetadata, saveGenerator } from "../models/generator.ts";
 import { LATENT_SAMPLER } from "../models/random.ts";
 import { removeStaleTemps, writeFileAtomic } from "../models/atomic.ts";
-import { DEFAULTS, FLAGS, RESUMABLE_CHANGES, type TrainConfig, UsageError } from "./config.ts";
+import {
+  DEFAULTS,
+  type DropoutRate,
+  FLAGS,
+  formatRate,
+  formatValue,
+  RESUMABLE_CHANGES,
+  type TrainConfig,
+  UsageError,
+} from "./config.ts";
 import { checkpointPath, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { loadMnist, MIXTURES } from "./data.ts";
 import { Gan, RealData, type StepStats } from "./gan.ts";
@@ -189,13 +198,17 @@ export async function runTraining(
     const metadata = await writing(
       `the generator in ${out}`,
       () =>
-        saveGenerator(out, gan.generator, {
+        saveGenerator(out, gan.averagedGenerator(), {
           name: basename(out),
           dataset: config.dataset,
           outputShape: config.dataset === "mnist" ? [28, 28] : [2],
           outputRange: config.dataset === "mnist" ? [-1, 1] : null,
           latentSize: config.latent,
-          dropout: { generator: config.gDropout, discriminator: config.dDropout },
+          dropout: {
+            generator: metadataRate(config.gDropout),
+            discriminator: metadataRate(config.dDropout),
+          },
+          ...(config.ema > 0 ? { ema: { decay: config.ema } } : {}),
           ...(gan.classes ? { labels: Array.from({ length: gan.classes }, (_, i) => i) } : {}),
           hyperparameters: hyperparameters(config),
           steps: step,
@@ -225,9 +238,9 @@ export async function runTraining(
     const name = `${out}/samples/step-${String(step).padStart(7, "0")}.png`;
     await writing(`${out}/samples`, () => Deno.mkdir(`${out}/samples`, { recursive: true }));
     const png = config.dataset === "mnist"
-      ? digitGridPng(generate(gan.generator, spec, config.seed, SAMPLE_GRID), SAMPLE_GRID)
+      ? digitGridPng(generate(gan.averagedGenerator(), spec, config.seed, SAMPLE_GRID), SAMPLE_GRID)
       : scatterPng(
-        generate(gan.generator, spec, config.seed, SCATTER_POINTS),
+        generate(gan.averagedGenerator(), spec, config.seed, SCATTER_POINTS),
         MIXTURES[config.dataset],
       );
     await writing(name, () => writeFileAtomic(name, png));
@@ -278,6 +291,11 @@ function resumedConfig(
   return merged;
 }
 
+/** A constant rate as a number (as models have always recorded it), a schedule as `0.5:0`. */
+function metadataRate(rate: DropoutRate): number | string {
+  return typeof rate === "number" ? rate : formatRate(rate);
+}
+
 function hyperparameters(config: TrainConfig): Record<string, unknown> {
   const { out: _out, resume: _resume, ...rest } = config;
   return rest;
@@ -286,7 +304,7 @@ function hyperparameters(config: TrainConfig): Record<string, unknown> {
 function describeConfig(config: TrainConfig): string {
   const rows = Object.entries(FLAGS).map(([name, spec]) => {
     const value = config[spec.key];
-    return `  --${name.padEnd(17)}${Array.isArray(value) ? value.join(",") : value}`;
+    return `  --${name.padEnd(17)}${formatValue(value)}`;
   });
   return [
     "edgegan train: resolved configuration",
