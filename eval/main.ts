@@ -25,6 +25,7 @@ import { accuracy, classify, loadClassifier } from "./classifier.ts";
 import {
   classifierScore,
   coverage,
+  densityCoverage,
   frechetDistance,
   kthNearestSquared,
   pacganMetrics,
@@ -40,6 +41,9 @@ export interface ImageMetrics {
   frechetDistance: number;
   precision: number;
   recall: number;
+  /** Naeem et al. 2020 (k = 5): robust versions of precision and recall. */
+  density: number;
+  coverage: number;
   digitsAbove1pct: number;
   digitKlFromUniform: number;
   digitHistogram: number[];
@@ -66,6 +70,7 @@ export async function imageMetrics(
   const score = (x: Float32Array): ImageMetrics => {
     const out = classify(classifier, x, n);
     const pr = precisionRecall(testOut.features, test.count, out.features, n, d, 3);
+    const dc = densityCoverage(testOut.features, test.count, out.features, n, d, 5);
     const cov = coverage(out.probs, n);
     const memo = x.subarray(0, MEMO_SAMPLES * 784);
     const nearest = kthNearestSquared(memo, MEMO_SAMPLES, trainX, train.count, 784, 1).map(
@@ -78,6 +83,8 @@ export async function imageMetrics(
       frechetDistance: frechetDistance(out.features, n, testOut.features, test.count, d),
       precision: pr.precision,
       recall: pr.recall,
+      density: dc.density,
+      coverage: dc.coverage,
       digitsAbove1pct: cov.classesAbove1pct,
       digitKlFromUniform: cov.klFromUniform,
       digitHistogram: cov.histogram,
@@ -156,6 +163,8 @@ async function evaluateModel(
       console.log(row("Fréchet distance (classifier feat.)", g.frechetDistance, r.frechetDistance));
       console.log(row("precision (k=3)", g.precision, r.precision));
       console.log(row("recall (k=3)", g.recall, r.recall));
+      console.log(row("density (k=5)", g.density, r.density));
+      console.log(row("coverage (k=5)", g.coverage, r.coverage));
       console.log(row("digits holding >= 1%", g.digitsAbove1pct, r.digitsAbove1pct, 0));
       console.log(row("digit KL from uniform", g.digitKlFromUniform, r.digitKlFromUniform, 4));
       console.log(
@@ -183,6 +192,8 @@ async function evaluateModel(
         frechetDistance: round(g.frechetDistance),
         precision: round(g.precision),
         recall: round(g.recall),
+        density: round(g.density),
+        coverage: round(g.coverage),
         digitsAbove1pct: g.digitsAbove1pct,
         digitKlFromUniform: round(g.digitKlFromUniform),
         digitHistogram: g.digitHistogram.map(round),
@@ -194,6 +205,8 @@ async function evaluateModel(
           frechetDistance: round(r.frechetDistance),
           precision: round(r.precision),
           recall: round(r.recall),
+          density: round(r.density),
+          coverage: round(r.coverage),
           nearestTrainMedian: round(r.nearestTrainMedian),
           nearestTrainP5: round(r.nearestTrainP5),
         },

@@ -6,6 +6,8 @@
  *   classifier (Salimans et al., 2016);
  * - Fréchet distance between Gaussians fitted to two feature sets (Heusel et al., 2017);
  * - improved precision and recall with k-NN balls, k = 3 (Kynkäänniemi et al., 2019);
+ * - density and coverage with k-NN balls around real samples only, k = 5 (Naeem et al., 2020):
+ *   unlike precision, density is not fooled by a few real outliers with huge balls;
  * - digit coverage: predicted-class histogram, classes holding >= 1%, KL from uniform;
  * - nearest-neighbour distances (memorisation);
  * - the PacGAN 2-D protocol (Lin et al., 2018): high-quality samples, modes covered, reverse KL.
@@ -251,6 +253,40 @@ export function precisionRecall(
   return {
     precision: inside(fake, nf, real, nr, realRadii),
     recall: inside(real, nr, fake, nf, fakeRadii),
+  };
+}
+
+/**
+ * Density and coverage (Naeem et al., 2020), from k-NN balls around the real samples only
+ * (radius: distance to the k-th nearest other real sample). Density is the mean number of real
+ * balls holding a fake sample, divided by k (1 when fakes are distributed like reals; above 1
+ * when they crowd dense regions); coverage is the fraction of real balls holding at least one
+ * fake sample. Precision counts a fake inside any ball once, so a single real outlier with a
+ * huge ball can make every fake "precise"; density weighs each ball equally, so it cannot.
+ */
+export function densityCoverage(
+  real: Float32Array,
+  nr: number,
+  fake: Float32Array,
+  nf: number,
+  d: number,
+  k = 5,
+): { density: number; coverage: number } {
+  // k + 1: each real point is its own nearest neighbour at distance 0.
+  const radii = kthNearestSquared(real, nr, real, nr, d, k + 1);
+  let inBalls = 0;
+  const covered = new Uint8Array(nr);
+  forEachDistanceRow(fake, nf, real, nr, d, (_, row) => {
+    for (let i = 0; i < nr; i++) {
+      if (row[i] <= radii[i]) {
+        inBalls++;
+        covered[i] = 1;
+      }
+    }
+  });
+  return {
+    density: inBalls / (k * nf),
+    coverage: covered.reduce((s, c) => s + c, 0) / nr,
   };
 }
 

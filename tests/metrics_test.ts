@@ -5,6 +5,7 @@ import { GRID25, RING8, sampleMixture } from "../train/data.ts";
 import {
   classifierScore,
   coverage,
+  densityCoverage,
   frechetDistance,
   kthNearestSquared,
   pacganMetrics,
@@ -134,4 +135,30 @@ Deno.test("PacGAN protocol: the true mixture covers every mode; a generator stuc
   close(one.reverseKl, Math.log(25), 1e-9, "all mass on one of 25 modes");
   const ring = pacganMetrics(sampleMixture(RING8, 2500, new Rng(3)), RING8);
   assert.equal(ring.modes, 8);
+});
+
+Deno.test("density and coverage on a lattice: hand-counted balls", () => {
+  // Reals at 0..9 on a line, k = 1: every ball has radius 1. Fakes equal to the reals fall in
+  // their own ball and their neighbours': 2 balls at the ends, 3 inside, 28 in all.
+  const reals = Float32Array.from({ length: 10 }, (_, i) => i);
+  const { density, coverage } = densityCoverage(reals, 10, reals, 10, 1, 1);
+  assert.ok(Math.abs(density - 28 / 10) < 1e-12, `density ${density}`);
+  assert.equal(coverage, 1);
+  // Fakes only near 0 cover the balls of 0 and 1: 2 of 10.
+  const near0 = new Float32Array([0.1, 0.2, 0.3]);
+  const c = densityCoverage(reals, 10, near0, 3, 1, 1);
+  assert.equal(c.coverage, 0.2);
+  assert.ok(Math.abs(c.density - 6 / 3) < 1e-12, `density ${c.density}`);
+});
+
+Deno.test("a real outlier's huge ball makes identical blobs 'precise' but not dense or covering", () => {
+  // Reals at 0..8 and one outlier at 100; ten identical fakes at 50 fall only in the outlier's
+  // ball (its 5th-nearest neighbour is 96 away), so precision is 1 while density is 1/5.
+  const reals = Float32Array.from([0, 1, 2, 3, 4, 5, 6, 7, 8, 100]);
+  const fakes = new Float32Array(10).fill(50);
+  const { precision } = precisionRecall(reals, 10, fakes, 10, 1, 5);
+  assert.equal(precision, 1);
+  const { density, coverage } = densityCoverage(reals, 10, fakes, 10, 1, 5);
+  assert.ok(Math.abs(density - 0.2) < 1e-12, `density ${density}`);
+  assert.equal(coverage, 0.1);
 });

@@ -309,3 +309,19 @@ Deno.test("--lr-decay linear lowers both learning rates to 0 at the last step", 
     gan.dispose();
   }
 });
+
+Deno.test("--snapshot-every saves loadable generators along the way, each with its step", async (t) => {
+  await withTemp(t, async (dir) => {
+    const out = `${dir}/snap`;
+    await runTraining(smallConfig(out, { steps: 30, snapshotEvery: 10, ema: 0.9 }), new Set(), {
+      printer: quietPrinter().printer,
+    });
+    const names = [];
+    for await (const e of Deno.readDir(`${out}/snapshots`)) names.push(e.name);
+    assert.deepEqual(names.sort(), ["step-0000010", "step-0000020"]);
+    const { model, metadata } = await loadGenerator(`${out}/snapshots/step-0000020`);
+    assert.equal(metadata.steps, 20);
+    assert.deepEqual(metadata.ema, { decay: 0.9 });
+    model.dispose();
+  });
+});

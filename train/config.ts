@@ -77,6 +77,8 @@ export interface TrainConfig {
   /** Output folder; always under models/. Defaults to models/<dataset>. */
   out: string;
   sampleEvery: number;
+  /** Save the (averaged) generator to <out>/snapshots/step-NNNNNNN every N steps (0 = never). */
+  snapshotEvery: number;
   checkpointEvery: number;
   logEvery: number;
   resume: boolean;
@@ -257,6 +259,12 @@ export const FLAGS: Record<string, FlagSpec> = {
     help: "write a sample grid every N steps",
     parse: int(0, 10_000_000),
   },
+  "snapshot-every": {
+    key: "snapshotEvery",
+    accepts: "an integer 0..10000000 (0 = never)",
+    help: "also save the generator to <out>/snapshots/step-N every N steps (quality vs steps)",
+    parse: int(0, 10_000_000),
+  },
   "checkpoint-every": {
     key: "checkpointEvery",
     accepts: "an integer 0..10000000 (0 = only at the end)",
@@ -297,6 +305,7 @@ export const DEFAULTS: Omit<TrainConfig, "out"> = {
   pack: 1,
   seed: 1,
   sampleEvery: 1000,
+  snapshotEvery: 0,
   checkpointEvery: 1000,
   logEvery: 100,
   resume: false,
@@ -423,6 +432,7 @@ function describeParseError(err: Error): string {
 export const RESUMABLE_CHANGES: ReadonlySet<keyof TrainConfig> = new Set([
   "steps",
   "sampleEvery",
+  "snapshotEvery",
   "checkpointEvery",
   "logEvery",
   "resume",

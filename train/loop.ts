@@ -107,6 +107,26 @@ export async function runTraining(
 
     const started = performance.now();
     const wallTime = () => priorWallTimeS + (performance.now() - started) / 1000;
+    /** Saves the (averaged) generator as trained for `step` steps into `dir`. */
+    const saveModel = (dir: string, step: number) =>
+      saveGenerator(dir, gan.averagedGenerator(), {
+        name: basename(out),
+        dataset: config.dataset,
+        outputShape: config.dataset === "mnist" ? [28, 28] : [2],
+        outputRange: config.dataset === "mnist" ? [-1, 1] : null,
+        latentSize: config.latent,
+        dropout: {
+          generator: metadataRate(config.gDropout),
+          discriminator: metadataRate(config.dDropout),
+        },
+        ...(config.ema > 0 ? { ema: { decay: config.ema } } : {}),
+        ...(gan.classes ? { labels: Array.from({ length: gan.classes }, (_, i) => i) } : {}),
+        hyperparameters: hyperparameters(config),
+        steps: step,
+        seed: config.seed,
+        wallTimeS: round(wallTime(), 1),
+        backend: backend.name,
+      });
     const writeCheckpoint = (step: number) =>
       writing(`the checkpoint ${checkpointPath(out)}`, () =>
         saveCheckpoint(out, {
@@ -168,6 +188,10 @@ export async function runTraining(
         if (config.sampleEvery > 0 && step % config.sampleEvery === 0) {
           await writeSamples(gan, step);
         }
+        if (config.snapshotEvery > 0 && step % config.snapshotEvery === 0 && step < config.steps) {
+          const dir = `${out}/snapshots/step-${String(step).padStart(7, "0")}`;
+          await writing(dir, () => saveModel(dir, step));
+        }
         if (config.checkpointEvery > 0 && step % config.checkpointEvery === 0) {
           await writeCheckpoint(step);
           lastGood = step;
@@ -195,28 +219,7 @@ export async function runTraining(
     if (config.checkpointEvery === 0 || step % config.checkpointEvery !== 0) {
       await writeCheckpoint(step);
     }
-    const metadata = await writing(
-      `the generator in ${out}`,
-      () =>
-        saveGenerator(out, gan.averagedGenerator(), {
-          name: basename(out),
-          dataset: config.dataset,
-          outputShape: config.dataset === "mnist" ? [28, 28] : [2],
-          outputRange: config.dataset === "mnist" ? [-1, 1] : null,
-          latentSize: config.latent,
-          dropout: {
-            generator: metadataRate(config.gDropout),
-            discriminator: metadataRate(config.dDropout),
-          },
-          ...(config.ema > 0 ? { ema: { decay: config.ema } } : {}),
-          ...(gan.classes ? { labels: Array.from({ length: gan.classes }, (_, i) => i) } : {}),
-          hyperparameters: hyperparameters(config),
-          steps: step,
-          seed: config.seed,
-          wallTimeS: round(wallTime(), 1),
-          backend: backend.name,
-        }),
-    );
+    const metadata = await writing(`the generator in ${out}`, () => saveModel(out, step));
     const report = await writing(`${out}/report`, () => writeReport(out));
     printer.line(`training plots: ${report.slice(0, 2).join(", ")}`);
     printer.line(
