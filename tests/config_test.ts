@@ -1,5 +1,14 @@
 import assert from "node:assert/strict";
-import { DEFAULTS, FLAGS, helpText, parseTrainArgs, rateAt, UsageError } from "../train/config.ts";
+import {
+  DEFAULTS,
+  FLAGS,
+  helpText,
+  parseTrainArgs,
+  rateAt,
+  readRecipe,
+  recipeNames,
+  UsageError,
+} from "../train/config.ts";
 import { runDeno, taskArgs } from "./helpers.ts";
 
 const TRAIN = taskArgs("train");
@@ -50,6 +59,8 @@ Deno.test("every flag parses its documented form", () => {
     "models/ring/",
     "--sample-every",
     "0",
+    "--snapshot-every",
+    "7",
     "--checkpoint-every",
     "5",
     "--log-every",
@@ -78,6 +89,7 @@ Deno.test("every flag parses its documented form", () => {
     seed: 4294967295,
     out: "models/ring",
     sampleEvery: 0,
+    snapshotEvery: 7,
     checkpointEvery: 5,
     logEvery: 2,
     backend: "cpu",
@@ -169,4 +181,25 @@ Deno.test("the CLI exits 2 with one line on stderr for a bad flag, before any wo
   const help = await runDeno([...TRAIN, "--help"]);
   assert.equal(help.code, 0);
   assert.match(help.stdout, /Usage: deno task train/);
+});
+
+Deno.test("--recipe applies a named setup from recipes/, and later flags override it", () => {
+  const seed = parseTrainArgs(["--recipe", "seed"]).config;
+  assert.deepEqual(
+    [seed.gHidden, seed.dHidden, seed.gDropout, seed.dDropout, seed.ema],
+    [[256, 256], [256, 256], 0.5, 0.5, 0],
+  );
+  assert.equal(parseTrainArgs(["--recipe", "seed", "--g-dropout", "0"]).config.gDropout, 0);
+  assert.equal(parseTrainArgs(["--g-dropout", "0", "--recipe", "seed"]).config.gDropout, 0);
+  assert.throws(
+    () => parseTrainArgs(["--recipe", "nope"]),
+    (err: Error) =>
+      err instanceof UsageError && /^--recipe: got "nope"; accepts .*seed/.test(err.message),
+  );
+  // Every shipped recipe names real flags with valid values.
+  for (const name of recipeNames()) {
+    assert.ok(readRecipe(name).description.length > 20, name);
+    parseTrainArgs(["--recipe", name]);
+  }
+  assert.ok(recipeNames().includes("2d"));
 });

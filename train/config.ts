@@ -341,6 +341,9 @@ export function helpText(): string {
     );
   }
   lines.push(
+    `  --${"recipe".padEnd(18)}start from a named setup in recipes/ (${
+      recipeNames().join(", ")
+    }); later flags override it`,
     `  --${"resume".padEnd(18)}continue from <out>/checkpoint (same flags; --steps may grow)`,
   );
   lines.push(`  --${"help".padEnd(18)}show this help`);
@@ -358,6 +361,7 @@ export interface ParsedArgs {
 export function parseTrainArgs(argv: string[]): ParsedArgs {
   const options: Record<string, { type: "string" | "boolean" }> = {};
   for (const name of Object.keys(FLAGS)) options[name] = { type: "string" };
+  options.recipe = { type: "string" };
   options.resume = { type: "boolean" };
   options.conditional = { type: "boolean" };
   options.help = { type: "boolean" };
@@ -381,16 +385,24 @@ export function parseTrainArgs(argv: string[]): ParsedArgs {
   }
   const config = { ...structuredClone(DEFAULTS), out: "" } as TrainConfig;
   const explicit = new Set<keyof TrainConfig>();
-  for (const [name, spec] of Object.entries(FLAGS)) {
-    const raw = values[name];
-    if (raw === undefined) continue;
-    const parsed = spec.parse(String(raw));
-    if (parsed === undefined) {
-      throw new UsageError(`--${name}: got ${JSON.stringify(raw)}; accepts ${spec.accepts}`);
+  const apply = (flags: Record<string, unknown>, where: (name: string) => string) => {
+    for (const [name, spec] of Object.entries(FLAGS)) {
+      const raw = flags[name];
+      if (raw === undefined) continue;
+      const parsed = spec.parse(String(raw));
+      if (parsed === undefined) {
+        throw new UsageError(`${where(name)}: got ${JSON.stringify(raw)}; accepts ${spec.accepts}`);
+      }
+      (config as unknown as Record<string, unknown>)[spec.key] = parsed;
+      explicit.add(spec.key);
     }
-    (config as unknown as Record<string, unknown>)[spec.key] = parsed;
-    explicit.add(spec.key);
+  };
+  // A recipe's flags first, then the command line's, which win.
+  if (typeof values.recipe === "string") {
+    const recipe = readRecipe(values.recipe);
+    apply(recipe.flags, (name) => `--recipe ${values.recipe}: ${name}`);
   }
+  apply(values, (name) => `--${name}`);
   if (values.resume) {
     config.resume = true;
     explicit.add("resume");
@@ -409,6 +421,37 @@ export function parseTrainArgs(argv: string[]): ParsedArgs {
   }
   if (!config.out) config.out = defaultOut(config.dataset, config.conditional);
   return { config, explicit, help: values.help === true };
+}
+
+/** Named setups: `recipes/NAME.json` holds a description and flag values as on the command line. */
+export interface Recipe {
+  description: string;
+  flags: Record<string, string>;
+}
+
+const RECIPES = new URL("../recipes/", import.meta.url);
+
+/** The recipe names in recipes/, sorted. */
+export function recipeNames(): string[] {
+  try {
+    return [...Deno.readDirSync(RECIPES)].filter((e) => e.name.endsWith(".json"))
+      .map((e) => e.name.slice(0, -5)).sort();
+  } catch {
+    return [];
+  }
+}
+
+export function readRecipe(name: string): Recipe {
+  const known = recipeNames();
+  if (!known.includes(name)) {
+    throw new UsageError(`--recipe: got ${JSON.stringify(name)}; accepts ${known.join(" | ")}`);
+  }
+  const recipe = JSON.parse(Deno.readTextFileSync(new URL(`${name}.json`, RECIPES))) as Recipe;
+  const unknown = Object.keys(recipe.flags).filter((f) => !FLAGS[f]);
+  if (unknown.length) {
+    throw new UsageError(`--recipe ${name}: recipes/${name}.json sets unknown flag ${unknown[0]}`);
+  }
+  return recipe;
 }
 
 function describeParseError(err: Error): string {
