@@ -167,12 +167,19 @@ async function runOne(cell: typeof STUDY_CELLS[number], seed: number): Promise<S
     await task("train", [...trainFlags, ...(resume ? ["--resume"] : [])], log);
   }
   const byStep: StudyResult["byStep"] = {};
-  for (const dir of [...await snapshotsOf(out), out]) {
-    let meta = await metadataOf(dir);
-    if (!meta?.metrics) {
-      await task("eval", ["--model", dir, "--samples", values.samples!], log);
-      meta = await metadataOf(dir);
-    }
+  const dirs = [...await snapshotsOf(out), out];
+  const unscored = [];
+  for (const dir of dirs) if (!(await metadataOf(dir))?.metrics) unscored.push(dir);
+  // One eval process for all of them: the real-data ceiling is computed once.
+  if (unscored.length) {
+    await task(
+      "eval",
+      [...unscored.flatMap((d) => ["--model", d]), "--samples", values.samples!],
+      log,
+    );
+  }
+  for (const dir of dirs) {
+    const meta = await metadataOf(dir);
     const m = meta!.metrics as Record<string, unknown>;
     byStep[String(meta!.steps)] = Object.fromEntries(
       Object.entries(m).filter(([, v]) => typeof v === "number"),
