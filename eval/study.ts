@@ -1,5 +1,5 @@
 /**
- * `deno task study`: does dropout help a GAN, in G, in D or both, and at which rate?
+ * `deno task study-2d`: does dropout help a GAN, in G, in D or both, and at which rate?
  *
  * Sweeps --g-dropout x --d-dropout over {0, 0.25, 0.5} with several seeds per cell, on the
  * PacGAN 2-D mixtures (grid25, ring8) with a fixed step budget and on MNIST with a shorter one.
@@ -383,7 +383,7 @@ the standard errors show, not bit for bit.\n`
   : "";
 const report = `# Dropout study: where does dropout help a GAN?
 
-Produced by \`deno task study ${
+Produced by \`deno task study-2d ${
   Deno.args.join(" ")
 }\` on ${cpu} (${navigator.hardwareConcurrency} cores),
 ${new Date().toISOString().slice(0, 10)}: ${cells.length} trainings, ${

@@ -1,5 +1,5 @@
 /**
- * `deno task study-mnist`: the dropout study on MNIST at the shipped budget (50,000 steps).
+ * `deno task study`: the dropout study on MNIST at the shipped budget (50,000 steps).
  *
  * Every cell is a list of training flags on top of one shared recipe; each runs with
  * `--snapshot-every 10000`, and the final generator and every snapshot are scored with
@@ -9,67 +9,14 @@
  * kept. Run it in its own worktree at a fixed commit; every result records that commit.
  *
  * ```sh
- * deno task study-mnist --jobs 2 --seeds 3 --only g0.5-d0.5,g0-d0.5
+ * deno task study --jobs 2 --seeds 3 --only g0.5-d0.5,g0-d0.5
  * ```
  */
 import { parseArgs } from "node:util";
 import { taskArgs } from "../bench/tasks.ts";
+import { STUDY_CELLS, STUDY_RECIPE, type StudyResult, writeReport } from "./study_mnist_report.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
-
-/** Flags every cell shares: the recipe under study, at the shipped budget. */
-export const STUDY_RECIPE = ["--steps", "50000", "--ema", "0.999"];
-
-/**
- * The cells in priority order: name, the flags that set them apart, and the seeds they need
- * (the cells that decide the default get 3).
- */
-export const STUDY_CELLS: { name: string; flags: string[]; seeds: number }[] = [
-  ...[0, 0.25, 0.5].flatMap((g) =>
-    [0, 0.25, 0.5].map((d) => ({
-      name: `g${g}-d${d}`,
-      flags: ["--g-dropout", String(g), "--d-dropout", String(d)],
-      seeds: (g === 0 || g === 0.5) && d === 0.5 ? 3 : 1,
-    }))
-  ),
-  { name: "g0.5:0-d0.5", flags: ["--g-dropout", "0.5:0", "--d-dropout", "0.5"], seeds: 3 },
-  { name: "g0.5:0-d0.5:0.1", flags: ["--g-dropout", "0.5:0", "--d-dropout", "0.5:0.1"], seeds: 1 },
-  { name: "g0-d0.5:0", flags: ["--g-dropout", "0", "--d-dropout", "0.5:0"], seeds: 1 },
-  {
-    name: "g0.5-d0.5-noema",
-    flags: ["--g-dropout", "0.5", "--d-dropout", "0.5", "--ema", "0"],
-    seeds: 1,
-  },
-  {
-    name: "g0-d0.5-noema",
-    flags: ["--g-dropout", "0", "--d-dropout", "0.5", "--ema", "0"],
-    seeds: 1,
-  },
-  ...[2, 4].map((k) => ({
-    name: `dgan${k}`,
-    flags: [
-      "--g-dropout",
-      "0",
-      "--d-dropout",
-      "0",
-      "--d-ensemble",
-      String(k),
-      "--d-ensemble-drop",
-      "0.5",
-    ],
-    seeds: 1,
-  })),
-];
-
-export interface StudyResult {
-  cell: string;
-  seed: number;
-  flags: string[];
-  commit: string;
-  /** Metrics of the final model and of each snapshot, by step. */
-  byStep: Record<string, Record<string, number>>;
-  wallTimeS: number;
-}
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -79,6 +26,7 @@ const { values } = parseArgs({
     only: { type: "string", default: "" },
     samples: { type: "string", default: "10000" },
     "dry-run": { type: "boolean", default: false },
+    report: { type: "boolean", default: false },
   },
 });
 
@@ -225,6 +173,11 @@ if (values["dry-run"]) {
   Deno.exit(0);
 }
 
+if (values.report) {
+  await writeReport([...results.values()], ROOT);
+  Deno.exit(0);
+}
+
 let next = 0;
 const started = performance.now();
 await Promise.all(Array.from({ length: Number(values.jobs) }, async () => {
@@ -242,3 +195,4 @@ await Promise.all(Array.from({ length: Number(values.jobs) }, async () => {
     );
   }
 }));
+await writeReport([...results.values()], ROOT);
