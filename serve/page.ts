@@ -26,7 +26,13 @@ function modelCard(sampler: Sampler): string {
     ["model", escapeHtml(sampler.id)],
     ["dataset", escapeHtml(meta.dataset)],
     ["training steps", String(meta.steps)],
-    ["dropout (G / D)", `${meta.dropout.generator} / ${meta.dropout.discriminator}`],
+    [
+      "dropout (G / D)",
+      escapeHtml(`${meta.dropout.generator} / ${meta.dropout.discriminator}`),
+    ],
+    ...(meta.ema
+      ? [["weights", `moving average of G (decay ${meta.ema.decay})`] as [string, string]]
+      : []),
     ...(meta.labels
       ? [
         ["conditional on", `digits ${meta.labels[0]}–${meta.labels[meta.labels.length - 1]}`] as [
