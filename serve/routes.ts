@@ -82,7 +82,7 @@ export const ROUTES: RouteSpec[] = [
   },
   {
     path: "/openapi.json",
-    summary: "This document",
+    summary: "The OpenAPI 3 document of every route and parameter (this document)",
     params: {},
     responses: { "200": { description: "OpenAPI 3.0 document", content: ["application/json"] } },
   },

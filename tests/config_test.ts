@@ -164,7 +164,7 @@ Deno.test("a dropout schedule START:END parses, and a schedule that does not cha
 
 Deno.test("--help lists every flag with its default", () => {
   const help = helpText();
-  for (const name of [...Object.keys(FLAGS), "resume", "help"]) {
+  for (const name of [...Object.keys(FLAGS), "recipe", "conditional", "resume", "help"]) {
     assert.match(help, new RegExp(`--${name}\\b`));
   }
   assert.match(help, /--batch\s.*\n\s+default 64;/);

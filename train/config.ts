@@ -344,6 +344,7 @@ export function helpText(): string {
     `  --${"recipe".padEnd(18)}start from a named setup in recipes/ (${
       recipeNames().join(", ")
     }); later flags override it`,
+    `  --${"conditional".padEnd(18)}class-conditional GAN: G and D also get the digit (MNIST only)`,
     `  --${"resume".padEnd(18)}continue from <out>/checkpoint (same flags; --steps may grow)`,
   );
   lines.push(`  --${"help".padEnd(18)}show this help`);
