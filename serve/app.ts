@@ -16,6 +16,7 @@ import { endTime, startTime, timing } from "hono/timing";
 import {
   type ApiError,
   INTERPOLATE_PARAMS,
+  MODEL_PARAMS,
   PAGE_PARAMS,
   parseQuery,
   SAMPLE_PARAMS,
@@ -29,6 +30,50 @@ import { renderPage } from "./page.ts";
 /** The model as the server sees it: ready to sample, or failed with a reason. */
 export type ModelState = { ready: true; sampler: Sampler } | { ready: false; reason: string };
 
+/** One served model: its name (the ?model= value) and its state, or how to load it. */
+export interface ModelEntry {
+  name: string;
+  /** The state, or a loader run on first use (memoised), so models may load after listen. */
+  state: ModelState | (() => Promise<ModelState>);
+}
+
+/** Every model a server offers and the one used without ?model=. */
+export interface ServedModels {
+  models: ModelEntry[];
+  defaultName: string;
+}
+
+/** A model entry at run time: its settled state once loaded, and its queue. */
+class Served {
+  state?: ModelState;
+  queue?: SampleQueue;
+  #loading?: Promise<ModelState>;
+
+  constructor(
+    readonly name: string,
+    private readonly source: ModelEntry["state"],
+    private readonly queueOptions?: Partial<QueueOptions>,
+  ) {
+    if (typeof source !== "function") this.#settle(source);
+  }
+
+  /** Starts loading (once) and resolves to the settled state. */
+  load(): Promise<ModelState> {
+    if (this.state) return Promise.resolve(this.state);
+    const source = this.source as () => Promise<ModelState>;
+    return this.#loading ??= source().catch((err) => ({
+      ready: false as const,
+      reason: (err as Error).message,
+    })).then((state) => this.#settle(state));
+  }
+
+  #settle(state: ModelState): ModelState {
+    this.state = state;
+    if (state.ready) this.queue = new SampleQueue(state.sampler, this.queueOptions);
+    return state;
+  }
+}
+
 const IMMUTABLE = "public, max-age=31536000, immutable";
 
 export interface AppOptions {
@@ -36,10 +81,37 @@ export interface AppOptions {
   queue?: Partial<QueueOptions>;
 }
 
-export function createApp(state: ModelState, options: AppOptions = {}): Hono {
+/**
+ * The app for one model (`createApp(state)`) or several (`createApp({ models, defaultName })`):
+ * every model route takes `?model=NAME`, and without it uses the default.
+ */
+export function createApp(input: ModelState | ServedModels, options: AppOptions = {}): Hono {
   const app = new Hono();
-  const queue = state.ready ? new SampleQueue(state.sampler, options.queue) : undefined;
+  const served: ServedModels = "models" in input
+    ? input
+    : { models: [{ name: nameOf(input), state: input }], defaultName: nameOf(input) };
+  const entries = new Map(
+    served.models.map((m) => [m.name, new Served(m.name, m.state, options.queue)]),
+  );
+  const defaultEntry = entries.get(served.defaultName);
+  if (!defaultEntry) {
+    throw new Error(`the default model ${served.defaultName} is not among the served models`);
+  }
   const openApi = JSON.stringify(openApiDocument());
+
+  /** The entry `?model=` names (or the default), or a 400 naming the models there are. */
+  const entryFor = (c: Context, name: string | undefined) => {
+    const entry = entries.get(name ?? served.defaultName);
+    if (entry) return entry;
+    return error(
+      c,
+      400,
+      "invalid_parameter",
+      `model: got ${JSON.stringify(name)}; accepts one of ${
+        [...entries.keys()].join(", ")
+      } (see /models)`,
+    );
+  };
 
   app.use(requestId());
   app.use(timing({ totalDescription: "total" }));
@@ -81,14 +153,19 @@ export function createApp(state: ModelState, options: AppOptions = {}): Hono {
       ),
   }));
 
-  const unavailable = (c: Context) =>
-    state.ready ? undefined : error(c, 503, "model_unavailable", state.reason);
+  const unavailable = (c: Context, entry: Served, state: ModelState) =>
+    state.ready ? undefined : error(
+      c,
+      503,
+      "model_unavailable",
+      entries.size > 1 ? `model ${entry.name}: ${state.reason}` : state.reason,
+    );
 
   /**
    * The shared tail of /sample and /interpolate: format negotiation, caching headers, the
    * queued generation and the encoding.
    */
-  const respond = async (c: Context, request: {
+  const respond = async (c: Context, entry: Served, request: {
     /** The input rows and the label of each (labels empty for an unconditional model). */
     inputs: () => { rows: Float32Array; labels: number[] };
     n: number;
@@ -100,7 +177,8 @@ export function createApp(state: ModelState, options: AppOptions = {}): Hono {
     /** Whether the caller fixed every seed (then the response is immutable). */
     cacheable: boolean;
   }) => {
-    if (!state.ready) return unavailable(c)!;
+    const state = await entry.load();
+    if (!state.ready) return unavailable(c, entry, state)!;
     const { sampler } = state;
     const format = request.format ?? (acceptsPng(c.req.header("Accept")) ? "png" : "json");
     if (format === "png" && !sampler.isImage) {
@@ -119,7 +197,7 @@ export function createApp(state: ModelState, options: AppOptions = {}): Hono {
     if (request.cacheable) {
       // The engine's version is part of the tag: another engine may round differently.
       const parts = [
-        sampler.id.split("@")[1],
+        sampler.id,
         sampler.engine,
         c.req.path.slice(1),
         format,
@@ -141,7 +219,7 @@ export function createApp(state: ModelState, options: AppOptions = {}): Hono {
     let inputs: { rows: Float32Array; labels: number[] };
     try {
       inputs = request.inputs();
-      values = await queue!.submit(inputs.rows, request.n);
+      values = await entry.queue!.submit(inputs.rows, request.n);
     } catch (err) {
       if (!(err instanceof QueueFullError)) throw err;
       return error(c, 503, "busy", `the server is busy: ${err.message}; retry in a second`, {
@@ -162,7 +240,8 @@ export function createApp(state: ModelState, options: AppOptions = {}): Hono {
   const randomSeed = () => crypto.getRandomValues(new Uint32Array(1))[0];
 
   /** A 400 for a label this model cannot take, or undefined. */
-  const badLabel = (c: Context, label: number | undefined) => {
+  const badLabel = async (c: Context, entry: Served, label: number | undefined) => {
+    const state = await entry.load();
     if (label === undefined || !state.ready) return undefined;
     const { classes } = state.sampler.spec;
     if (classes === 0) {
@@ -184,18 +263,20 @@ export function createApp(state: ModelState, options: AppOptions = {}): Hono {
     return undefined;
   };
 
-  app.get("/sample", (c) => {
+  app.get("/sample", async (c) => {
     const url = new URL(c.req.url);
     const q = parseQuery(url, SAMPLE_PARAMS);
     if (!q.ok) return error(c, 400, q.error.error, q.error.detail);
+    const entry = entryFor(c, q.values.model);
+    if (entry instanceof Response) return entry;
     const { label } = q.values;
-    const rejected = badLabel(c, label);
+    const rejected = await badLabel(c, entry, label);
     if (rejected) return rejected;
     const seed = q.values.seed ?? randomSeed();
     const n = q.values.n!;
-    return respond(c, {
+    return respond(c, entry, {
       inputs: () => {
-        const { sampler } = state as { sampler: Sampler };
+        const { sampler } = entry.state as { sampler: Sampler };
         const { size, classes } = sampler.spec;
         const labels = classes ? labelsFor(seed, n, classes, label) : [];
         return { rows: sampler.inputs(latentBatch(seed, n, size), n, labels), labels };
@@ -208,19 +289,21 @@ export function createApp(state: ModelState, options: AppOptions = {}): Hono {
     });
   });
 
-  app.get("/interpolate", (c) => {
+  app.get("/interpolate", async (c) => {
     const url = new URL(c.req.url);
     const q = parseQuery(url, INTERPOLATE_PARAMS);
     if (!q.ok) return error(c, 400, q.error.error, q.error.detail);
+    const entry = entryFor(c, q.values.model);
+    if (entry instanceof Response) return entry;
     const { label } = q.values;
-    const rejected = badLabel(c, label);
+    const rejected = await badLabel(c, entry, label);
     if (rejected) return rejected;
     const from = q.values.from ?? randomSeed();
     const to = q.values.to ?? randomSeed();
     const steps = q.values.steps!;
-    return respond(c, {
+    return respond(c, entry, {
       inputs: () => {
-        const { sampler } = state as { sampler: Sampler };
+        const { sampler } = entry.state as { sampler: Sampler };
         const { size, classes } = sampler.spec;
         // One label along the whole walk: the given one, or the one `from` draws.
         const labels = classes
@@ -240,23 +323,62 @@ export function createApp(state: ModelState, options: AppOptions = {}): Hono {
     });
   });
 
+  /** What /models and /healthz say of one model. */
+  const describe = (entry: Served) => {
+    const state = entry.state;
+    if (!state) return { name: entry.name, status: "loading" };
+    if (!state.ready) return { name: entry.name, status: "unavailable", reason: state.reason };
+    const { sampler } = state;
+    const meta = sampler.metadata;
+    return {
+      name: entry.name,
+      status: "ready",
+      id: sampler.id,
+      dataset: meta.dataset,
+      outputShape: meta.outputShape,
+      latentSize: meta.latent.size,
+      ...(meta.labels ? { labels: meta.labels } : {}),
+      engine: sampler.engine,
+      memoryBytes: sampler.memoryBytes,
+      ...(meta.metrics ? { metrics: meta.metrics } : {}),
+    };
+  };
+
+  app.get("/models", (c) => {
+    const q = parseQuery(new URL(c.req.url), {});
+    if (!q.ok) return error(c, 400, q.error.error, q.error.detail);
+    c.header("Cache-Control", "no-store");
+    return c.json({ default: served.defaultName, models: [...entries.values()].map(describe) });
+  });
+
   app.get("/healthz", (c) => {
     const q = parseQuery(new URL(c.req.url), {});
     if (!q.ok) return error(c, 400, q.error.error, q.error.detail);
-    if (!state.ready) return unavailable(c)!;
+    const state = defaultEntry.state;
+    if (!state) return error(c, 503, "model_unavailable", "the default model is still loading");
+    if (!state.ready) return unavailable(c, defaultEntry, state)!;
     c.header("Cache-Control", "no-store");
-    // The live tensor count lets a soak test (and an operator) see a leak.
+    // The engines' memory lets a soak test (and an operator) see a leak.
     return c.json({
       status: "ok",
       model: state.sampler.id,
       memoryBytes: state.sampler.memoryBytes,
+      models: Object.fromEntries(
+        [...entries.values()].map((e) => {
+          const { name, status, id, memoryBytes, reason } = describe(e) as Record<string, unknown>;
+          return [name, { status, id, memoryBytes, reason }];
+        }),
+      ),
     });
   });
 
-  app.get("/model", (c) => {
-    const q = parseQuery(new URL(c.req.url), {});
+  app.get("/model", async (c) => {
+    const q = parseQuery(new URL(c.req.url), MODEL_PARAMS);
     if (!q.ok) return error(c, 400, q.error.error, q.error.detail);
-    if (!state.ready) return unavailable(c)!;
+    const entry = entryFor(c, q.values.model);
+    if (entry instanceof Response) return entry;
+    const state = await entry.load();
+    if (!state.ready) return unavailable(c, entry, state)!;
     const { golden, ...metadata } = state.sampler.metadata;
     c.header("Cache-Control", "no-cache");
     return c.json({
@@ -274,17 +396,29 @@ export function createApp(state: ModelState, options: AppOptions = {}): Hono {
     return c.body(openApi);
   });
 
-  app.get("/", (c) => {
+  app.get("/", async (c) => {
     const q = parseQuery(new URL(c.req.url), PAGE_PARAMS);
     if (!q.ok) return error(c, 400, q.error.error, q.error.detail);
-    const rejected = badLabel(c, q.values.label);
+    const entry = entryFor(c, q.values.model);
+    if (entry instanceof Response) return entry;
+    const rejected = await badLabel(c, entry, q.values.label);
     if (rejected) return rejected;
+    const state = await entry.load();
     const seed = q.values.seed ?? randomSeed();
     c.header("Cache-Control", q.values.seed === undefined ? "no-store" : IMMUTABLE);
+    // The picker lists the models that draw images; another model's page says why it has none.
+    const pickable = [...entries.values()].filter((e) => e.state?.ready && e.state.sampler.isImage)
+      .map((e) => e.name);
     return c.html(
       renderPage(
         state.ready ? state.sampler : undefined,
-        { seed, label: q.values.label },
+        {
+          seed,
+          label: q.values.label,
+          model: q.values.model,
+          models: entries.size > 1 ? pickable : [],
+          current: entry.name,
+        },
         state.ready ? undefined : state.reason,
       ),
     );
@@ -310,6 +444,11 @@ export function createApp(state: ModelState, options: AppOptions = {}): Hono {
     );
   });
   return app;
+}
+
+/** A single model's name: its folder name from the id ("mnist@1a2b…" -> "mnist"). */
+function nameOf(state: ModelState): string {
+  return state.ready ? state.sampler.id.split("@")[0] : "model";
 }
 
 function error(

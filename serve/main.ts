@@ -1,16 +1,21 @@
 /**
- * `deno task serve`: load the generator once, self-test it, and serve the app.
+ * `deno task serve`: serve every generator under models/ (or those named), each loaded once and
+ * self-tested. The default model loads before the server listens; the others start loading a
+ * moment after (a request for one that is still loading waits for it).
  *
- * If the model cannot be loaded or fails its self-test (weights hash, golden sample), the
- * server still starts, logs one line, and answers 503 with the reason on every model route:
- * it never serves output from a model it could not verify, and a deployment stays observable.
+ * If a model cannot be loaded or fails its self-test (weights hash, golden sample), the server
+ * still starts, logs one line, and answers 503 with the reason for that model while the others
+ * keep serving: it never serves output from a model it could not verify, and a deployment
+ * stays observable.
  */
 import { loadEdgeGenerator } from "../models/edge_generator.ts";
 import { ModelLoadError } from "../models/model_files.ts";
-import type { ModelState } from "./app.ts";
+import { FORMAT_NAME } from "../models/generator_format.ts";
+import type { ModelEntry, ModelState } from "./app.ts";
 import { loadPngEncoder, Sampler } from "./sampler.ts";
 
-const DEFAULT_MODEL = new URL("../models/mnist", import.meta.url).pathname;
+const MODELS_DIR = new URL("../models/", import.meta.url).pathname;
+const DEFAULT_NAME = "mnist";
 const DEFAULT_PORT = 8000;
 const DEFAULT_HOST = "0.0.0.0";
 
@@ -24,7 +29,14 @@ function usage(message: string): never {
  * Parsed by hand rather than with node:util, whose import alone costs ~30 ms of cold start.
  */
 function parseFlags(argv: string[]) {
-  const values: { model?: string; port?: string; host?: string; help?: boolean } = {};
+  const values: {
+    model?: string;
+    models?: string;
+    default?: string;
+    port?: string;
+    host?: string;
+    help?: boolean;
+  } = {};
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const match = arg.match(/^--([a-z-]+)(?:=(.*))?$/s);
@@ -35,22 +47,27 @@ function parseFlags(argv: string[]) {
     if (name === "help") {
       if (inline !== undefined) usage("--help: takes no value");
       values.help = true;
-    } else if (name === "model" || name === "port" || name === "host") {
+    } else if (
+      name === "model" || name === "models" || name === "default" || name === "port" ||
+      name === "host"
+    ) {
       const value = inline ?? argv[++i];
       if (value === undefined) usage(`--${name}: needs a value`);
       values[name] = value;
     } else {
-      usage(`--${name}: unknown flag (accepted: --model, --port, --host)`);
+      usage(`--${name}: unknown flag (accepted: --models, --default, --model, --port, --host)`);
     }
   }
   if (values.help) {
     console.log(`Serve generated samples over HTTP.
 
-Usage: deno task serve [--model DIR] [--port N] [--host ADDR]
+Usage: deno task serve [--models a,b] [--default NAME] [--model DIR] [--port N] [--host ADDR]
 
-  --model  saved generator folder (default models/mnist)
-  --port   TCP port 0..65535; also from PORT (default ${DEFAULT_PORT})
-  --host   address to listen on (default ${DEFAULT_HOST})`);
+  --models   generator folders under models/ to serve, comma-separated (default: all of them)
+  --default  the model used without ?model= (default ${DEFAULT_NAME}, else the first)
+  --model    serve only this saved generator folder (any path)
+  --port     TCP port 0..65535; also from PORT (default ${DEFAULT_PORT})
+  --host     address to listen on (default ${DEFAULT_HOST})`);
     Deno.exit(0);
   }
   const rawPort = values.port ?? Deno.env.get("PORT") ?? String(DEFAULT_PORT);
@@ -62,7 +79,58 @@ Usage: deno task serve [--model DIR] [--port N] [--host ADDR]
   if (!/^[\w.:-]+$/.test(host)) {
     usage(`--host: got ${JSON.stringify(host)}; accepts an IP address or host name`);
   }
-  return { model: values.model ?? DEFAULT_MODEL, port: Number(rawPort), host };
+  if (values.model !== undefined && (values.models !== undefined || values.default !== undefined)) {
+    usage("--model: serves one folder; use --models and --default for several");
+  }
+  return { ...values, port: Number(rawPort), host };
+}
+
+/** A folder holding an edgegan generator (the classifier's folder has another format). */
+function isGenerator(dir: string): boolean {
+  try {
+    const json = JSON.parse(Deno.readTextFileSync(`${dir}/model.json`));
+    return json?.userDefinedMetadata?.edgegan?.format === FORMAT_NAME;
+  } catch {
+    return false;
+  }
+}
+
+/** The folders to serve, by model name; exits 2 on a name the command line got wrong. */
+function modelFolders(
+  flags: ReturnType<typeof parseFlags>,
+): { dirs: Map<string, string>; defaultName: string } {
+  if (flags.model !== undefined) {
+    const dir = flags.model.replace(/\/+$/, "");
+    if (!isGenerator(dir)) {
+      usage(`--model: ${dir} holds no edgegan generator (no model.json of that format)`);
+    }
+    const name = dir.split("/").pop()!;
+    return { dirs: new Map([[name, dir]]), defaultName: name };
+  }
+  const all = [...Deno.readDirSync(MODELS_DIR)].filter((e) => e.isDirectory)
+    .map((e) => e.name).filter((name) => isGenerator(`${MODELS_DIR}${name}`)).sort();
+  let names = all;
+  if (flags.models !== undefined) {
+    names = flags.models.split(",").map((n) => n.trim()).filter(Boolean);
+    const missing = names.find((n) => !all.includes(n));
+    if (missing !== undefined || names.length === 0) {
+      usage(
+        `--models: got ${
+          JSON.stringify(missing ?? flags.models)
+        }; accepts generator folders under models/: ${all.join(", ")}`,
+      );
+    }
+  }
+  if (names.length === 0) usage(`no generator folders under ${MODELS_DIR}`);
+  const defaultName = flags.default ?? (names.includes(DEFAULT_NAME) ? DEFAULT_NAME : names[0]);
+  if (!names.includes(defaultName)) {
+    usage(
+      `--default: got ${JSON.stringify(defaultName)}; accepts one of the served models: ${
+        names.join(", ")
+      }`,
+    );
+  }
+  return { dirs: new Map(names.map((n) => [n, `${MODELS_DIR}${n}`])), defaultName };
 }
 
 async function loadState(dir: string): Promise<ModelState> {
@@ -78,22 +146,41 @@ async function loadState(dir: string): Promise<ModelState> {
 
 if (import.meta.main) {
   const flags = parseFlags(Deno.args);
-  // The model's files are read and checked while Hono and the routes load (measured: ~10 ms
-  // off the cold start).
-  const [state, { createApp }] = await Promise.all([loadState(flags.model), import("./app.ts")]);
-  const app = createApp(state);
+  const { dirs, defaultName } = modelFolders(flags);
+  // The default model's files are read and checked while Hono and the routes load (measured:
+  // ~10 ms off the cold start); the others load after listen.
+  const [state, { createApp }] = await Promise.all([
+    loadState(dirs.get(defaultName)!),
+    import("./app.ts"),
+  ]);
+  const loading = new Map<string, Promise<ModelState>>();
+  const load = (name: string) => {
+    if (!loading.has(name)) loading.set(name, loadState(dirs.get(name)!));
+    return loading.get(name)!;
+  };
+  const models: ModelEntry[] = [...dirs.keys()].map((name) => ({
+    name,
+    state: name === defaultName ? state : () => load(name),
+  }));
+  const app = createApp({ models, defaultName });
+  const others = models.filter((m) => typeof m.state === "function");
   Deno.serve({
     hostname: flags.host,
     port: flags.port,
     onListen: ({ hostname, port }) => {
       const what = state.ready ? state.sampler.id : "no model (503)";
-      console.log(`edgegan: serving ${what} on http://${hostname}:${port}/`);
+      const more = others.length ? ` (default; also ${others.map((m) => m.name).join(", ")})` : "";
+      console.log(`edgegan: serving ${what}${more} on http://${hostname}:${port}/`);
       // Off the cold path: the PNG codec (node:zlib, 35-70 ms of blocking module evaluation)
       // loads a second after the server starts answering, or on the first PNG request if
       // that comes sooner. Loading it at once would stall the first request (measured: 60 ms).
       setTimeout(() => {
         loadPngEncoder().catch((err) => console.error(`error: PNG encoder: ${err.message}`));
       }, 1000);
+      // The other models load in the background, one after another, off the first requests.
+      setTimeout(async () => {
+        for (const m of others) await load(m.name);
+      }, 200);
     },
   }, app.fetch);
 }

@@ -53,20 +53,42 @@ function modelCard(sampler: Sampler): string {
 
 export function renderPage(
   sampler: Sampler | undefined,
-  view: { seed: number; label?: number },
+  view: {
+    seed: number;
+    label?: number;
+    /** The ?model= given, carried through every link and image. */
+    model?: string;
+    /** The image models to pick from (empty: no picker). */
+    models?: string[];
+    /** The model shown. */
+    current?: string;
+  },
   failure?: string,
 ): string {
   const { seed, label } = view;
   const classes = sampler?.spec.classes ?? 0;
-  // Query suffix carrying the chosen label through every link and image.
-  const withLabel = label === undefined ? "" : `&amp;label=${label}`;
+  const withModel = view.model === undefined ? "" : `&amp;model=${escapeHtml(view.model)}`;
+  // Query suffix carrying the chosen model and label through every link and image.
+  const withLabel = `${label === undefined ? "" : `&amp;label=${label}`}${withModel}`;
+  const modelPicker = view.models && view.models.length > 1
+    ? `<nav aria-label="model">
+  <span>Model:</span>
+  ${
+      view.models.map((name) =>
+        `<a class="model" href="/?seed=${seed}&amp;model=${escapeHtml(name)}"${
+          name === view.current ? ' aria-current="page"' : ""
+        }>${escapeHtml(name)}</a>`
+      ).join("\n  ")
+    }
+</nav>`
+    : "";
   const picker = classes
     ? `<nav aria-label="digit">
   <span>Digit:</span>
-  <a href="/?seed=${seed}"${label === undefined ? ' aria-current="page"' : ""}>any</a>
+  <a href="/?seed=${seed}${withModel}"${label === undefined ? ' aria-current="page"' : ""}>any</a>
   ${
       Array.from({ length: classes }, (_, d) =>
-        `<a class="digit" href="/?seed=${seed}&amp;label=${d}"${
+        `<a class="digit" href="/?seed=${seed}&amp;label=${d}${withModel}"${
           label === d ? ' aria-current="page"' : ""
         }>${d}</a>`).join("\n  ")
     }
@@ -81,20 +103,27 @@ export function renderPage(
 </figure>
 ${picker}
 <nav>
-  <a id="new" class="button" href="/${label === undefined ? "" : `?label=${label}`}">New samples</a>
+  <a id="new" class="button" href="/${
+      withLabel ? `?${withLabel.replace(/^&amp;/, "")}` : ""
+    }">New samples</a>
   <a id="permalink" href="/?seed=${seed}${withLabel}">Permalink</a>
 </nav>
 <form action="/" method="get">
   <label for="seed-input">Seed</label>
   <input id="seed-input" name="seed" type="number" min="0" max="4294967295" step="1" value="${seed}" required>
   ${label === undefined ? "" : `<input type="hidden" name="label" value="${label}">`}
+  ${
+      view.model === undefined
+        ? ""
+        : `<input type="hidden" name="model" value="${escapeHtml(view.model)}">`
+    }
   <button type="submit">Show</button>
 </form>
 <h2>Latent walk</h2>
 <figure>
   <img id="walk" src="/interpolate?format=png&amp;from=${seed}&amp;to=${
       (seed + 1) >>> 0
-    }&amp;steps=${WALK_STEPS}&amp;scale=${WALK_SCALE}" width="${
+    }&amp;steps=${WALK_STEPS}&amp;scale=${WALK_SCALE}${withLabel}" width="${
       WALK_STEPS * 28 * WALK_SCALE
     }" height="${28 * WALK_SCALE}" alt="a walk through latent space from seed ${seed} to seed ${
       (seed + 1) >>> 0
@@ -131,6 +160,7 @@ dd { margin: 0; }
 <main>
 <h1>edgegan</h1>
 <p>Fresh digits from a GAN generator trained with dropout, generated on request with dropout off.</p>
+${modelPicker}
 ${images}
 <h2>Model</h2>
 ${sampler ? modelCard(sampler) : `<p>${escapeHtml(failure ?? "no model")}</p>`}

@@ -87,6 +87,19 @@ function choice<T extends string>(
   };
 }
 
+/** A model's name: a folder under models/, listed by GET /models. */
+export const MODEL_NAME = /^[A-Za-z0-9][\w.-]{0,63}$/;
+
+const modelParam: ParamSpec<string> = {
+  name: "model",
+  description: "which model to use, by name (see GET /models); the server's default when absent",
+  accepts: "a model name, see /models",
+  schema: { type: "string" },
+  parse: (raw) => MODEL_NAME.test(raw) ? raw : undefined,
+};
+
+export const MODEL_PARAMS = { model: modelParam };
+
 export const SAMPLE_PARAMS = {
   n: integer("n", 1, SAMPLE_LIMITS.maxSamples, "number of samples", 1),
   seed: integer(
@@ -114,6 +127,7 @@ export const SAMPLE_PARAMS = {
     1023,
     "conditional models only: the class to generate (one of the model's labels, see /model); without it labels are drawn from the seed",
   ),
+  model: modelParam,
 };
 
 export const INTERPOLATE_PARAMS = {
@@ -129,11 +143,13 @@ export const INTERPOLATE_PARAMS = {
   format: SAMPLE_PARAMS.format,
   scale: SAMPLE_PARAMS.scale,
   label: SAMPLE_PARAMS.label,
+  model: modelParam,
 };
 
 export const PAGE_PARAMS = {
   seed: integer("seed", 0, MAX_SEED, "seed of the grid shown; drawn at random when absent"),
   label: SAMPLE_PARAMS.label,
+  model: modelParam,
 };
 
 type Specs = Record<string, ParamSpec<unknown>>;

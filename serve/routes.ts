@@ -4,6 +4,7 @@
  */
 import {
   INTERPOLATE_PARAMS,
+  MODEL_PARAMS,
   PAGE_PARAMS,
   type ParamSpec,
   SAMPLE_LIMITS,
@@ -59,12 +60,25 @@ export const ROUTES: RouteSpec[] = [
     },
   },
   {
-    path: "/healthz",
-    summary: "Liveness and model self-test status",
+    path: "/models",
+    summary:
+      "Every model the server offers: name, id, status, dataset, shapes, labels, engine, metrics",
     params: {},
     responses: {
       "200": {
-        description: "loaded and self-tested: {status, model}",
+        description:
+          "{default, models: [{name, status (ready | loading | unavailable), id, dataset, outputShape, latentSize, labels, engine, memoryBytes, metrics, reason}]}",
+        content: ["application/json"],
+      },
+    },
+  },
+  {
+    path: "/healthz",
+    summary: "Liveness: 200 when the default model is loaded and self-tested; each model's status",
+    params: {},
+    responses: {
+      "200": {
+        description: "the default model is ready: {status, model, memoryBytes, models}",
         content: ["application/json"],
       },
       "503": ERROR_503,
@@ -73,8 +87,8 @@ export const ROUTES: RouteSpec[] = [
   {
     path: "/model",
     summary:
-      "The generator's metadata: dataset, shapes, latent, dropout rates, training settings, metrics, weights hash",
-    params: {},
+      "A generator's metadata: dataset, shapes, latent, dropout rates, training settings, metrics, weights hash",
+    params: MODEL_PARAMS,
     responses: {
       "200": { description: "metadata", content: ["application/json"] },
       "503": ERROR_503,

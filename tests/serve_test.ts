@@ -20,6 +20,7 @@ const loaded = await loadEdgeGenerator(`${ROOT}/${FIXTURE}`);
 const sampler = new Sampler(loaded);
 const app = createApp({ ready: true, sampler });
 const SHA12 = loaded.metadata.weightsSha256.slice(0, 12);
+const ID = `${FIXTURE.split("/")[1]}@${SHA12}`;
 
 Deno.test.afterAll(async () => {
   await Deno.remove(`${ROOT}/${FIXTURE}`, { recursive: true });
@@ -102,7 +103,7 @@ Deno.test("served samples equal tfjs predict on the same latent batch (dropout o
 Deno.test("an explicit seed is cacheable forever with an ETag, and If-None-Match gives 304", async () => {
   const res = await app.request("/sample?n=2&seed=5");
   const etag = res.headers.get("ETag")!;
-  assert.equal(etag, `"${SHA12}-d1-sample-json-2-5"`);
+  assert.equal(etag, `"${ID}-d1-sample-json-2-5"`);
   assert.equal(res.headers.get("Cache-Control"), "public, max-age=31536000, immutable");
   for (const header of [etag, `W/${etag}`, `"x", ${etag}`, "*"]) {
     const again = await app.request("/sample?n=2&seed=5", { headers: { "If-None-Match": header } });
@@ -113,7 +114,7 @@ Deno.test("an explicit seed is cacheable forever with an ETag, and If-None-Match
   const other = await app.request("/sample?n=3&seed=5", { headers: { "If-None-Match": etag } });
   assert.equal(other.status, 200);
   const png = await app.request("/sample?n=2&seed=5&format=png&scale=2");
-  assert.equal(png.headers.get("ETag"), `"${SHA12}-d1-sample-png-2-5-2"`);
+  assert.equal(png.headers.get("ETag"), `"${ID}-d1-sample-png-2-5-2"`);
 });
 
 Deno.test("format=png and Accept: image/png return a PNG grid of ceil(sqrt(n)) columns at the given scale", async () => {
@@ -170,7 +171,7 @@ Deno.test("invalid parameters give 400 JSON naming the parameter and what it acc
     [
       "/sample?sead=1",
       "unknown_parameter",
-      /^unknown query parameter "sead"; this route accepts n, seed, format, scale, label$/,
+      /^unknown query parameter "sead"; this route accepts n, seed, format, scale, label, model$/,
     ],
     ["/healthz?x=1", "unknown_parameter", /this route takes no parameters/],
     ["/?seed=-5", "invalid_parameter", /^seed: got "-5"/],
@@ -226,6 +227,7 @@ Deno.test("GET /healthz, /model and /openapi.json describe the model and the API
     "/healthz",
     "/interpolate",
     "/model",
+    "/models",
     "/openapi.json",
     "/sample",
   ]);
@@ -236,6 +238,7 @@ Deno.test("GET /healthz, /model and /openapi.json describe the model and the API
     "format",
     "scale",
     "label",
+    "model",
   ]);
   assert.equal(params[0].schema.maximum, SAMPLE_LIMITS.maxSamples);
   assert.deepEqual(params[2].schema.enum, ["json", "png"]);
@@ -424,7 +427,7 @@ Deno.test("GET /interpolate walks from one seed's latent to another's, ends incl
   assert.equal(res.headers.get("X-From"), "3");
   assert.equal(res.headers.get("X-To"), "9");
   assert.equal(res.headers.get("Cache-Control"), "public, max-age=31536000, immutable");
-  assert.equal(res.headers.get("ETag"), `"${SHA12}-d1-interpolate-json-5-3-9-5"`);
+  assert.equal(res.headers.get("ETag"), `"${ID}-d1-interpolate-json-5-3-9-5"`);
   const body = await json(res);
   assert.deepEqual([body.from, body.to, body.steps, body.n], [3, 9, 5, 5]);
   // The ends are exactly the samples of the two seeds.

@@ -1,0 +1,153 @@
+/** One server, several models: ?model=NAME, GET /models, per-model failures and the picker. */
+import assert from "node:assert/strict";
+import { initBackend } from "../models/backend.ts";
+import { loadEdgeGenerator } from "../models/edge_generator.ts";
+import { createApp, type ModelState } from "../serve/app.ts";
+import { Sampler } from "../serve/sampler.ts";
+import { runDeno, startServer, taskArgs, tempDir, trainTinyModel } from "./helpers.ts";
+
+await initBackend("wasm");
+const dir = await tempDir("multi");
+await trainTinyModel(`${dir}/digits`);
+await trainTinyModel(`${dir}/cond`, { conditional: true });
+const ready = async (name: string): Promise<ModelState> => ({
+  ready: true,
+  sampler: new Sampler(await loadEdgeGenerator(`${dir}/${name}`)),
+});
+let condLoads = 0;
+const app = createApp({
+  defaultName: "digits",
+  models: [
+    { name: "digits", state: await ready("digits") },
+    // Loaded on first use, as the server loads every model but the default after listening.
+    { name: "cond", state: () => (condLoads++, ready("cond")) },
+    { name: "broken", state: { ready: false, reason: "weights hash mismatch" } },
+  ],
+});
+
+Deno.test.afterAll(async () => {
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("?model= picks the model; without it the default answers", async () => {
+  const plain = await (await app.request("/sample?n=2&seed=3")).json();
+  assert.match(plain.model, /^digits@/);
+  const cond = await app.request("/sample?model=cond&n=2&seed=3&label=7");
+  assert.equal(cond.status, 200);
+  const body = await cond.json();
+  assert.match(body.model, /^cond@/);
+  assert.deepEqual(body.labels, [7, 7]);
+  assert.equal(condLoads, 1, "a lazily loaded model loads once");
+  await app.request("/sample?model=cond&seed=4");
+  assert.equal(condLoads, 1);
+  const model = await (await app.request("/model?model=cond")).json();
+  assert.deepEqual(model.labels, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.equal((await app.request("/interpolate?model=cond&from=1&to=2&steps=2")).status, 200);
+});
+
+Deno.test("ETags differ between models for the same request", async () => {
+  const a = (await app.request("/sample?n=1&seed=5")).headers.get("ETag")!;
+  const b = (await app.request("/sample?model=cond&n=1&seed=5")).headers.get("ETag")!;
+  assert.match(a, /^"digits@/);
+  assert.match(b, /^"cond@/);
+  assert.notEqual(a, b);
+});
+
+Deno.test("an unknown model is a 400 naming the models; a failed one is a 503 while others serve", async () => {
+  const unknown = await app.request("/sample?model=nope");
+  assert.equal(unknown.status, 400);
+  assert.deepEqual(await unknown.json(), {
+    error: "invalid_parameter",
+    detail: 'model: got "nope"; accepts one of digits, cond, broken (see /models)',
+  });
+  const broken = await app.request("/sample?model=broken");
+  assert.equal(broken.status, 503);
+  assert.deepEqual(await broken.json(), {
+    error: "model_unavailable",
+    detail: "model broken: weights hash mismatch",
+  });
+  assert.equal((await app.request("/sample?seed=1")).status, 200);
+});
+
+Deno.test("GET /models lists each model with its status; /healthz is 200 when the default is ready", async () => {
+  await app.request("/model?model=cond");
+  const list = await (await app.request("/models")).json();
+  assert.equal(list.default, "digits");
+  const byName = Object.fromEntries(list.models.map((m: { name: string }) => [m.name, m]));
+  assert.equal(byName.digits.status, "ready");
+  assert.equal(byName.digits.dataset, "mnist");
+  assert.deepEqual(byName.digits.outputShape, [28, 28]);
+  assert.equal(byName.digits.labels, undefined);
+  assert.deepEqual(byName.cond.labels, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.equal(byName.cond.engine, "d1");
+  assert.deepEqual(byName.broken, {
+    name: "broken",
+    status: "unavailable",
+    reason: "weights hash mismatch",
+  });
+  const health = await app.request("/healthz");
+  assert.equal(health.status, 200);
+  const h = await health.json();
+  assert.match(h.model, /^digits@/);
+  assert.equal(h.models.broken.status, "unavailable");
+  assert.equal(h.models.cond.status, "ready");
+
+  const failedDefault = createApp({
+    defaultName: "broken",
+    models: [{ name: "broken", state: { ready: false, reason: "no weights" } }],
+  });
+  assert.equal((await failedDefault.request("/healthz")).status, 503);
+});
+
+Deno.test("the page has a model picker; the digit picker shows only for a conditional model", async () => {
+  const plain = await (await app.request("/?seed=4")).text();
+  assert.match(plain, /<a class="model" href="\/\?seed=4&amp;model=cond">cond<\/a>/);
+  assert.match(plain, /<a class="model" href="\/\?seed=4&amp;model=digits" aria-current="page">/);
+  assert.doesNotMatch(plain, /class="digit"/);
+  const cond = await (await app.request("/?seed=4&model=cond&label=2")).text();
+  assert.match(cond, /class="digit" href="\/\?seed=4&amp;label=7&amp;model=cond"/);
+  assert.match(
+    cond,
+    /id="grid" src="\/sample\?format=png&amp;n=16&amp;scale=4&amp;seed=4&amp;label=2&amp;model=cond"/,
+  );
+  assert.match(cond, /<input type="hidden" name="model" value="cond">/);
+});
+
+Deno.test("the default `deno task serve` serves every shipped generator: a seven from mnist-cond", async () => {
+  const server = await startServer();
+  try {
+    const res = await fetch(`${server.base}/sample?model=mnist-cond&label=7&n=2&seed=1`);
+    assert.equal(res.status, 200);
+    const body = await res.json();
+    assert.match(body.model, /^mnist-cond@/);
+    assert.deepEqual(body.labels, [7, 7]);
+    const list = await (await fetch(`${server.base}/models`)).json();
+    assert.equal(list.default, "mnist");
+    const names = list.models.map((m: { name: string }) => m.name);
+    assert.ok(names.includes("mnist") && names.includes("mnist-cond"), names.join(","));
+    assert.ok(!names.includes("classifier"), "the classifier is not a generator");
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("`deno task serve` exits 2 with one line for a model name or folder that is not there", async () => {
+  const typo = await runDeno([...taskArgs("serve"), "--model", "models/typo"]);
+  assert.equal(typo.code, 2);
+  assert.equal(
+    typo.stderr,
+    "error: --model: models/typo holds no edgegan generator (no model.json of that format)\n",
+  );
+  const names = await runDeno([...taskArgs("serve"), "--models", "mnist,nope"]);
+  assert.equal(names.code, 2);
+  assert.match(
+    names.stderr,
+    /^error: --models: got "nope"; accepts generator folders under models\/: .*mnist/,
+  );
+  const def = await runDeno([...taskArgs("serve"), "--models", "mnist", "--default", "mnist-cond"]);
+  assert.equal(def.code, 2);
+  assert.match(
+    def.stderr,
+    /^error: --default: got "mnist-cond"; accepts one of the served models: mnist\n$/,
+  );
+});
