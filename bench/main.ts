@@ -7,7 +7,10 @@
  */
 import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs-core";
-import { DEFAULTS } from "../train/config.ts";
+import { parseTrainArgs } from "../train/config.ts";
+
+/** The net the training rows measure: the seed recipe, as the PyTorch peer. */
+const SEED = parseTrainArgs(["--recipe", "seed"]).config;
 import { mnistDir } from "../train/data.ts";
 import { type LoadResult, loadWithDeno, loadWithWrk, sampleRss } from "./load.ts";
 import { taskArgs } from "./tasks.ts";
@@ -61,9 +64,9 @@ const denoRun = (file: string, ...args: string[]) =>
 
 /** Useful FLOPs of one edgegan training step (forward, and only the gradients it needs). */
 function stepFlops(): number {
-  const b = DEFAULTS.batch;
-  const g = [DEFAULTS.latent, ...DEFAULTS.gHidden, 784];
-  const d = [784, ...DEFAULTS.dHidden, 1];
+  const b = SEED.batch;
+  const g = [SEED.latent, ...SEED.gHidden, 784];
+  const d = [784, ...SEED.dHidden, 1];
   const macs = (dims: number[], from = 0) =>
     dims.slice(from, -1).reduce((s, n, i) => s + n * dims[from + i + 1], 0);
   const gFwd = 2 * b * macs(g), dFwd = 2 * b * macs(d);
@@ -359,11 +362,11 @@ const report = `# Benchmark results
 
 Produced by \`deno task bench\` (${
   ((performance.now() - started) / 1000).toFixed(0)
-} s). Default net and batch
-(G ${DEFAULTS.latent}-${DEFAULTS.gHidden.join("-")}-784, D 784-${
-  DEFAULTS.dHidden.join("-")
+} s). Training rows use the seed net and batch (\`--recipe seed\`:
+G ${SEED.latent}-${SEED.gHidden.join("-")}-784, D 784-${
+  SEED.dHidden.join("-")
 }-1, dropout 0.5 in both,
-batch ${DEFAULTS.batch}, Adam). Load tests run on 127.0.0.1 with the server and the client sharing the machine.
+batch ${SEED.batch}, Adam), the same as the PyTorch peer. Load tests run on 127.0.0.1 with the server and the client sharing the machine.
 
 ${header.join("\n")}
 

@@ -12,7 +12,7 @@ import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { type BackendName, initBackend, setFastTransposedMatMul } from "../models/backend.ts";
-import { DEFAULTS } from "../train/config.ts";
+import { parseTrainArgs } from "../train/config.ts";
 import { loadMnist } from "../train/data.ts";
 import { Gan, RealData } from "../train/gan.ts";
 import { buildDiscriminator, buildGenerator } from "../train/nets.ts";
@@ -31,7 +31,9 @@ const steps = Number(values.steps);
 await initBackend(backend);
 if (values["no-fix"]) setFastTransposedMatMul(false);
 
-const config = { ...DEFAULTS, out: "unused" };
+// The seed net (recipes/seed.json), the same net, batch and Adam as the PyTorch peer
+// (bench/torch_gan.py), so the speeds compare like for like whatever the default recipe is.
+const config = { ...parseTrainArgs(["--recipe", "seed"]).config, out: "unused" };
 const data = new RealData(config, await loadMnist("train"));
 const step = values.loop === "stock" ? stockLoop() : edgeganLoop();
 const warmup = Math.min(20, Math.ceil(steps / 10));
