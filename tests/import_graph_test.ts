@@ -1,0 +1,45 @@
+/**
+ * The server's cold path imports no tfjs and no `node:` module: walked over every import of
+ * serve/main.ts as `deno info` resolves them, except the one deliberately deferred until after
+ * listen (the PNG codec, models/image.ts, which needs node:zlib).
+ */
+import assert from "node:assert/strict";
+
+interface Dependency {
+  specifier: string;
+  isDynamic?: boolean;
+  code?: { specifier: string };
+  type?: { specifier: string };
+}
+
+Deno.test("the server's static import graph holds no @tensorflow and no node: module", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", "serve/main.ts"],
+    cwd: new URL("..", import.meta.url).pathname,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.ok(out.success, new TextDecoder().decode(out.stderr));
+  const info = JSON.parse(new TextDecoder().decode(out.stdout));
+  const modules = new Map<string, { dependencies?: Dependency[] }>(
+    info.modules.map((m: { specifier: string }) => [m.specifier, m]),
+  );
+  const root = info.roots[0];
+  const seen = new Set<string>([root]);
+  const queue = [root];
+  while (queue.length) {
+    const deps = modules.get(queue.pop()!)?.dependencies ?? [];
+    for (const dep of deps) {
+      const target = dep.code?.specifier;
+      const deferred = dep.isDynamic && target?.endsWith("/models/image.ts");
+      if (!target || deferred || seen.has(target)) continue;
+      seen.add(target);
+      queue.push(target);
+    }
+  }
+  const forbidden = [...seen].filter((s) => s.startsWith("node:") || s.includes("@tensorflow"));
+  assert.deepEqual(forbidden, []);
+  assert.ok([...seen].some((s) => s.endsWith("serve/app.ts")), "the walk reaches the app");
+  // The walk is not vacuous: the dynamic PNG codec does pull in node:zlib.
+  assert.ok(info.modules.some((m: { specifier: string }) => m.specifier === "node:zlib"));
+});
