@@ -168,9 +168,10 @@ Deno.test("--help lists every flag with its default", () => {
     assert.match(help, new RegExp(`--${name}\\b`));
   }
   assert.match(help, /--batch\s.*\n\s+default 64;/);
-  assert.match(help, /--g-dropout\s.*\n\s+default 0\.5;/);
+  assert.match(help, /--g-dropout\s.*\n\s+default 0\.5:0;/);
+  assert.match(help, /--ema\s.*\n\s+default 0\.999;/);
   assert.match(help, /--lr\s.*\n\s+default 0\.0002;/);
-  assert.match(help, /--g-hidden\s.*\n\s+default 256,256;/);
+  assert.match(help, /--g-hidden\s.*\n\s+default 512,512;/);
 });
 
 Deno.test("the CLI exits 2 with one line on stderr for a bad flag, before any work", async () => {

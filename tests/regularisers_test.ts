@@ -182,3 +182,24 @@ Deno.test("every new flag keeps determinism and exact resume", async (t) => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a run with a schedule refuses a longer --steps on resume (it would match no run)", async (t) => {
+  const dir = await tempDir(t);
+  try {
+    const quiet = { printer: quietPrinter().printer };
+    const flags: Partial<TrainConfig> = { gDropout: { start: 0.5, end: 0, curve: "linear" } };
+    await runTraining(smallConfig(`${dir}/s`, { ...flags, steps: 10 }), new Set(), quiet);
+    await assert.rejects(
+      runTraining(
+        smallConfig(`${dir}/s`, { ...flags, steps: 20, resume: true }),
+        new Set(["steps", "resume"]),
+        quiet,
+      ),
+      (err: Error) =>
+        err.message ===
+          "--steps: 20 differs from the checkpoint's 10; a run with a schedule (--g-dropout 0.5:0) keeps its length on resume",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -291,6 +291,20 @@ function resumedConfig(
     }
   }
   if (merged.steps < 1) merged.steps = saved.steps;
+  // A schedule spans the run's length: a longer run would change every rate already used, so
+  // the result would match no uninterrupted run.
+  const schedule = [
+    typeof merged.gDropout === "object" ? `--g-dropout ${formatRate(merged.gDropout)}` : "",
+    typeof merged.dDropout === "object" ? `--d-dropout ${formatRate(merged.dDropout)}` : "",
+    merged.lrDecay !== "none" ? `--lr-decay ${merged.lrDecay}` : "",
+  ].filter(Boolean);
+  if (merged.steps !== saved.steps && schedule.length) {
+    throw new UsageError(
+      `--steps: ${merged.steps} differs from the checkpoint's ${saved.steps}; a run with a schedule (${
+        schedule.join(", ")
+      }) keeps its length on resume`,
+    );
+  }
   return merged;
 }
 
