@@ -14,7 +14,13 @@
  */
 import { parseArgs } from "node:util";
 import { taskArgs } from "../bench/tasks.ts";
-import { STUDY_CELLS, STUDY_RECIPE, type StudyResult, writeReport } from "./study_mnist_report.ts";
+import {
+  STUDY_CELLS,
+  STUDY_PRIORITY,
+  STUDY_RECIPE,
+  type StudyResult,
+  writeReport,
+} from "./study_mnist_report.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -37,7 +43,7 @@ const runs = STUDY_CELLS.filter((c) => !only || only.has(c.name)).flatMap((cell)
 );
 // Seed 1 of every cell before any second seed, the deciding cells first: the ranking appears
 // early in a study that is stopped and resumed over several sessions.
-const PRIORITY = ["g0.5-d0.5", "g0-d0.5", "g0.5:0-d0.5", "g0.5-d0.5-noema"];
+const PRIORITY = STUDY_PRIORITY;
 const rank = (name: string) => PRIORITY.includes(name) ? PRIORITY.indexOf(name) : PRIORITY.length;
 runs.sort((a, b) => a.seed - b.seed || rank(a.cell.name) - rank(b.cell.name));
 
@@ -110,8 +116,14 @@ async function runOne(cell: typeof STUDY_CELLS[number], seed: number): Promise<S
     "--out",
     out,
   ];
+  // The commit that trains a run is recorded beside it when training starts.
+  const commitFile = `${ROOT}/${out}/COMMIT`;
   if (!(await metadataOf(out))) {
     const resume = await exists(`${out}/checkpoint/checkpoint.bin`);
+    if (!resume) {
+      await Deno.mkdir(`${ROOT}/${out}`, { recursive: true });
+      await Deno.writeTextFile(commitFile, commit + "\n");
+    }
     await task("train", [...trainFlags, ...(resume ? ["--resume"] : [])], log);
   }
   const byStep: StudyResult["byStep"] = {};
@@ -138,7 +150,7 @@ async function runOne(cell: typeof STUDY_CELLS[number], seed: number): Promise<S
     cell: cell.name,
     seed,
     flags: [...STUDY_RECIPE, ...cell.flags],
-    commit,
+    commit: (await Deno.readTextFile(commitFile).catch(() => commit)).trim(),
     byStep,
     wallTimeS: meta.wallTimeS as number,
   };
