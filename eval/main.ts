@@ -211,6 +211,7 @@ async function evaluateModel(
           recall: round(r.recall),
           density: round(r.density),
           coverage: round(r.coverage),
+          digitKlFromUniform: round(r.digitKlFromUniform),
           nearestTrainMedian: round(r.nearestTrainMedian),
           nearestTrainP5: round(r.nearestTrainP5),
         },
