@@ -10,7 +10,11 @@ await initBackend("wasm");
 const ROOT = new URL("..", import.meta.url).pathname;
 const TRAIN = taskArgs("train");
 // A checkpoint every step: the process spends most of its time writing checkpoints.
+// The seed recipe's constant rates, as smallConfig: the run's settings must not depend on its
+// length, which the resumed runs change.
 const SMALL = [
+  "--recipe",
+  "seed",
   "--dataset",
   "grid25",
   "--batch",
@@ -21,12 +25,6 @@ const SMALL = [
   "64,64",
   "--d-hidden",
   "64,64",
-  "--g-dropout",
-  "0.5",
-  "--d-dropout",
-  "0.5",
-  "--ema",
-  "0",
   "--sample-every",
   "0",
   "--checkpoint-every",

@@ -8,7 +8,11 @@ await initBackend("wasm");
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const TRAIN = taskArgs("train");
+// The seed recipe's constant rates, as smallConfig: the run's settings must not depend on its
+// length, which the resumed runs change.
 const SMALL = [
+  "--recipe",
+  "seed",
   "--dataset",
   "ring8",
   "--batch",
@@ -19,12 +23,6 @@ const SMALL = [
   "32",
   "--d-hidden",
   "32",
-  "--g-dropout",
-  "0.5",
-  "--d-dropout",
-  "0.5",
-  "--ema",
-  "0",
   "--sample-every",
   "0",
   "--checkpoint-every",
