@@ -63,7 +63,9 @@ async function metadataOf(dir: string): Promise<Record<string, unknown> | undefi
 }
 
 async function task(name: string, args: string[], log: string): Promise<void> {
-  const file = await Deno.open(`${ROOT}/${log}`, { create: true, append: true });
+  // stdout and stderr each append to the log through their own handle.
+  const open = () => Deno.open(`${ROOT}/${log}`, { create: true, append: true });
+  const [out, err] = [await open(), await open()];
   const child = new Deno.Command(Deno.execPath(), {
     args: [...taskArgs(name), ...args],
     cwd: ROOT,
@@ -72,10 +74,9 @@ async function task(name: string, args: string[], log: string): Promise<void> {
   }).spawn();
   const [status] = await Promise.all([
     child.status,
-    child.stdout.pipeTo(file.writable, { preventClose: true }),
-    child.stderr.pipeTo(file.writable, { preventClose: true }),
+    child.stdout.pipeTo(out.writable),
+    child.stderr.pipeTo(err.writable),
   ]);
-  file.close();
   if (!status.success) throw new Error(`deno task ${name} ${args.join(" ")} failed; see ${log}`);
 }
 
