@@ -64,11 +64,54 @@ export function flagsTable(): string {
   );
 }
 
+/** The recorded metrics (from `deno task eval`) of a shipped model, read from its model.json. */
+function metricsOf(name: string): Record<string, unknown> {
+  const json = JSON.parse(
+    Deno.readTextFileSync(new URL(`../models/${name}/model.json`, import.meta.url)),
+  );
+  return json.userDefinedMetadata.edgegan.metrics ?? {};
+}
+
+/** The quality targets the shipped MNIST generator is held to (10,000 samples). */
+const TARGETS: Record<string, string> = {
+  classifierScore: "≥ 9.0",
+  frechetDistance: "≤ 8",
+  precision: "≥ 0.80",
+  recall: "≥ 0.60",
+};
+
+/** models/mnist against the seed recipe's generator and real data, from their metadata. */
+export function qualityTable(): string {
+  const after = metricsOf("mnist"), before = metricsOf("mnist-seed");
+  const ceiling = after.ceiling as Record<string, number>;
+  const rows: [string, string, number][] = [
+    ["classifier score (Inception-Score formula, max 10)", "classifierScore", 2],
+    ["Fréchet distance on the classifier's 256 features", "frechetDistance", 2],
+    ["precision (Kynkäänniemi et al. 2019, k = 3)", "precision", 3],
+    ["recall (k = 3)", "recall", 3],
+    ["density (Naeem et al. 2020, k = 5)", "density", 3],
+    ["coverage (k = 5)", "coverage", 3],
+    ["KL of the digit histogram from uniform", "digitKlFromUniform", 4],
+  ];
+  const fmt = (x: unknown, digits: number) => typeof x === "number" ? x.toFixed(digits) : "—";
+  return table(
+    ["metric", "`mnist-seed` (before)", "`mnist` (now)", "real data", "target"],
+    rows.map(([label, key, digits]) => [
+      label,
+      fmt(before[key], digits),
+      fmt(after[key], digits),
+      fmt(ceiling?.[key], digits),
+      TARGETS[key] ?? "",
+    ]),
+  );
+}
+
 export const BLOCKS: Record<string, () => string> = {
   routes: routesTable,
   "sample-params": () => paramsTable("/sample"),
   "interpolate-params": () => paramsTable("/interpolate"),
   "train-flags": flagsTable,
+  quality: qualityTable,
 };
 
 /** `text` with every generated block replaced by its current contents. */
