@@ -87,12 +87,18 @@ export async function writeReport(all: StudyResult[], root: string): Promise<voi
   for (const r of all) byCell.set(r.cell, [...(byCell.get(r.cell) ?? []), r]);
   const order = STUDY_CELLS.map((c) => c.name).filter((n) => byCell.has(n));
   const fmt = (x: Stat, digits: number) =>
-    x.n > 1 ? `${x.mean.toFixed(digits)} ± ${x.se.toFixed(digits)}` : x.mean.toFixed(digits);
+    x.n === 0
+      ? "—"
+      : x.n > 1
+      ? `${x.mean.toFixed(digits)} ± ${x.se.toFixed(digits)}`
+      : x.mean.toFixed(digits);
   const rows = order.map((name) => {
     const s = cellSummary(byCell.get(name)!);
     return { name, s, fd: s.at(s.final, "frechetDistance") };
   });
   const best = [...rows].sort((a, b) => a.fd.mean - b.fd.mean)[0];
+  // Every step some run was scored at; a run without snapshots shows only its final step.
+  const allSteps = [...new Set(rows.flatMap((r) => r.s.steps))].sort((a, b) => a - b);
   const flagsOf = (name: string) => STUDY_CELLS.find((c) => c.name === name)!.flags.join(" ");
   const skipped = STUDY_CELLS.filter((c) => !byCell.has(c.name)).map((c) => c.name);
   const commits = [...new Set(all.map((r) => r.commit.slice(0, 7)))];
@@ -126,10 +132,10 @@ export async function writeReport(all: StudyResult[], root: string): Promise<voi
     "",
     "![Fréchet distance against steps](img/study-mnist-steps.svg)",
     "",
-    `| cell | ${rows[0].s.steps.map((st) => `${st / 1000}k`).join(" | ")} |`,
-    `|---|${rows[0].s.steps.map(() => "---").join("|")}|`,
+    `| cell | ${allSteps.map((st) => `${st / 1000}k`).join(" | ")} |`,
+    `|---|${allSteps.map(() => "---").join("|")}|`,
     ...rows.map(({ name, s }) =>
-      `| ${name} | ${s.steps.map((st) => fmt(s.at(st, "frechetDistance"), 1)).join(" | ")} |`
+      `| ${name} | ${allSteps.map((st) => fmt(s.at(st, "frechetDistance"), 1)).join(" | ")} |`
     ),
     "",
     "## Not yet run",
@@ -203,7 +209,10 @@ function stepsChart(rows: { name: string; s: ReturnType<typeof cellSummary> }[])
     ...points.map((p, i) => {
       const c = colors[i % colors.length];
       const path = p.xy.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(" ");
-      return `<polyline fill="none" stroke="${c}" stroke-width="2" points="${path}"/>` +
+      const dots = p.xy.map(([x, y]) =>
+        `<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${c}"/>`
+      ).join("");
+      return `<polyline fill="none" stroke="${c}" stroke-width="2" points="${path}"/>${dots}` +
         `<text x="${w - right + 8}" y="${top + 14 * i + 10}" fill="${c}">${p.name}</text>`;
     }),
     "</svg>",

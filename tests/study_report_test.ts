@@ -46,3 +46,17 @@ Deno.test("the MNIST study report names the best cell, averages seeds and lists 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a run without snapshots shows only its final step in the steps table", async (t) => {
+  const dir = await tempDir(t);
+  try {
+    const final = result("g0-d0", 1, [9]);
+    final.byStep = { "20000": final.byStep["10000"] };
+    await writeReport([result("g0-d0.5", 1, [20, 10]), final], dir);
+    const md = await Deno.readTextFile(`${dir}/docs/study-mnist.md`);
+    assert.match(md, /\| cell \| 10k \| 20k \|/);
+    assert.match(md, /\| g0-d0 \| — \| 9\.0 \|/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
