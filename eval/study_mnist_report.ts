@@ -13,7 +13,7 @@ const dropout = (g: string, d: string) => ["--g-dropout", g, "--d-dropout", d];
 
 /**
  * The cells: name, the flags that set them apart, and the seeds they need (the cells that
- * decide the default get 3). `g0.5:0-d0.25` is the default recipe.
+ * decide the default get 3). `g0.5to0-d0.25` is the default recipe.
  */
 export const STUDY_CELLS: { name: string; flags: string[]; seeds: number }[] = [
   ...[0, 0.25, 0.5].flatMap((g) =>
@@ -23,10 +23,11 @@ export const STUDY_CELLS: { name: string; flags: string[]; seeds: number }[] = [
       seeds: g !== 0.25 && d === 0.25 ? 3 : 1,
     }))
   ),
-  { name: "g0.5:0-d0.25", flags: dropout("0.5:0", "0.25"), seeds: 3 },
-  { name: "g0.5:0-d0.5:0", flags: dropout("0.5:0", "0.5:0"), seeds: 1 },
-  { name: "g0.5:0-d0.5:0.1:cosine", flags: dropout("0.5:0", "0.5:0.1:cosine"), seeds: 1 },
-  { name: "g0.5:0-d0.25-noema", flags: [...dropout("0.5:0", "0.25"), "--ema", "0"], seeds: 1 },
+  // Names are folder names (no ":"): "0.5to0" is the schedule 0.5:0.
+  { name: "g0.5to0-d0.25", flags: dropout("0.5:0", "0.25"), seeds: 3 },
+  { name: "g0.5to0-d0.5to0", flags: dropout("0.5:0", "0.5:0"), seeds: 1 },
+  { name: "g0.5to0-d0.5to0.1cos", flags: dropout("0.5:0", "0.5:0.1:cosine"), seeds: 1 },
+  { name: "g0.5to0-d0.25-noema", flags: [...dropout("0.5:0", "0.25"), "--ema", "0"], seeds: 1 },
   { name: "g0.5-d0.5-noema", flags: [...dropout("0.5", "0.5"), "--ema", "0"], seeds: 1 },
   ...[2, 4].map((k) => ({
     name: `dgan${k}`,
@@ -36,7 +37,7 @@ export const STUDY_CELLS: { name: string; flags: string[]; seeds: number }[] = [
 ];
 
 /** The order runs start in: these cells first, then the rest; seed 1 of all before seed 2. */
-export const STUDY_PRIORITY = ["g0.5:0-d0.25", "g0-d0.25", "g0.5-d0.5", "g0.5:0-d0.25-noema"];
+export const STUDY_PRIORITY = ["g0.5to0-d0.25", "g0-d0.25", "g0.5-d0.5", "g0.5to0-d0.25-noema"];
 
 export interface StudyResult {
   cell: string;

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { type StudyResult, writeReport } from "../eval/study_mnist_report.ts";
+import { STUDY_CELLS, type StudyResult, writeReport } from "../eval/study_mnist_report.ts";
+import { parseTrainArgs } from "../train/config.ts";
 import { tempDir } from "./helpers.ts";
 
 const result = (cell: string, seed: number, fd: number[]): StudyResult => ({
@@ -58,5 +59,11 @@ Deno.test("a run without snapshots shows only its final step in the steps table"
     assert.match(md, /\| g0-d0 \| — \| 9\.0 \|/);
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("every study cell's run folder is a valid --out", () => {
+  for (const cell of STUDY_CELLS) {
+    parseTrainArgs(["--out", `models/study/mnist-${cell.name}-s1`]);
   }
 });
