@@ -112,6 +112,12 @@ export async function writeReport(all: StudyResult[], root: string): Promise<voi
       (all.reduce((s, r) => s + r.wallTimeS, 0) / 60).toFixed(0)
     } compute-minutes, trained at commit ${commits.join(", ")}._`,
     "",
+    `**Ranking so far** (Fréchet distance at the last step, lower is better): ${
+      [...rows].sort((a, b) => a.fd.mean - b.fd.mean).map((r) =>
+        `\`${r.name}\` ${fmt(r.fd, 2)}${r.fd.n > 1 ? "" : " (1 seed)"}`
+      ).join(" < ")
+    }.`,
+    "",
     `**Best so far:** \`${flagsOf(best.name)}\` (cell \`${best.name}\`), Fréchet distance ${
       fmt(best.fd, 2)
     }, classifier score ${fmt(best.s.at(best.s.final, "classifierScore"), 2)}, recall ${
@@ -142,10 +148,14 @@ export async function writeReport(all: StudyResult[], root: string): Promise<voi
     "## Not yet run",
     "",
     skipped.length
-      ? `These cells have no result yet (the study resumes where it stopped): ${
+      ? `These cells have no result yet: a run takes ~40 minutes on this 2-core machine, two at a time, so the study runs over several sessions and resumes where it stopped (a run's checkpoint every 2,000 steps): ${
         skipped.map((n) => `\`${n}\``).join(", ")
       }.`
       : "Every cell has run.",
+    "",
+    "## Published reference",
+    "",
+    "Dropout-GAN (Mordido, Yang, Meinel 2018, *Dropout-GAN: Learning from a Dynamic Ensemble of Discriminators*) reports that training G against an ensemble whose members' feedback is dropped at random improves sample quality and diversity over a single discriminator; here it is the cells `dgan2` and `dgan4` (2 and 4 discriminators, drop probability 0.5, no dropout layers). For the 2-D mixtures and PacGAN's published numbers see [dropout-study.md](dropout-study.md).",
     "",
     "## Rerun a cell",
     "",

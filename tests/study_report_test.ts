@@ -39,7 +39,11 @@ Deno.test("the MNIST study report names the best cell, averages seeds and lists 
     );
     assert.match(md, /\| g0\.5-d0\.5 \| `--g-dropout 0\.5 --d-dropout 0\.5` \| 1 \| 30\.00 \|/);
     assert.match(md, /\| g0-d0\.5 \| 21\.0 ± 1\.0 \| 11\.0 ± 1\.0 \|/);
-    assert.match(md, /no result yet .*`dgan4`/);
+    assert.match(md, /no result yet.*`dgan4`/);
+    assert.match(
+      md,
+      /\*\*Ranking so far\*\* .*`g0-d0\.5` 11\.00 ± 1\.00 < `g0\.5-d0\.5` 30\.00 \(1 seed\)/,
+    );
     assert.match(md, /trained at commit 0123456/);
     const svg = await Deno.readTextFile(`${dir}/docs/img/study-mnist-steps.svg`);
     assert.equal((svg.match(/<polyline/g) ?? []).length, 2);
