@@ -57,6 +57,11 @@ class Served {
     if (typeof source !== "function") this.#settle(source);
   }
 
+  /** The settled state, without a microtask on the request path once the model is loaded. */
+  settled(): ModelState | Promise<ModelState> {
+    return this.state ?? this.load();
+  }
+
   /** Starts loading (once) and resolves to the settled state. */
   load(): Promise<ModelState> {
     if (this.state) return Promise.resolve(this.state);
@@ -165,7 +170,7 @@ export function createApp(input: ModelState | ServedModels, options: AppOptions 
    * The shared tail of /sample and /interpolate: format negotiation, caching headers, the
    * queued generation and the encoding.
    */
-  const respond = async (c: Context, entry: Served, request: {
+  const respond = async (c: Context, entry: Served, state: ModelState, request: {
     /** The input rows and the label of each (labels empty for an unconditional model). */
     inputs: () => { rows: Float32Array; labels: number[] };
     n: number;
@@ -177,7 +182,6 @@ export function createApp(input: ModelState | ServedModels, options: AppOptions 
     /** Whether the caller fixed every seed (then the response is immutable). */
     cacheable: boolean;
   }) => {
-    const state = await entry.load();
     if (!state.ready) return unavailable(c, entry, state)!;
     const { sampler } = state;
     const format = request.format ?? (acceptsPng(c.req.header("Accept")) ? "png" : "json");
@@ -240,8 +244,7 @@ export function createApp(input: ModelState | ServedModels, options: AppOptions 
   const randomSeed = () => crypto.getRandomValues(new Uint32Array(1))[0];
 
   /** A 400 for a label this model cannot take, or undefined. */
-  const badLabel = async (c: Context, entry: Served, label: number | undefined) => {
-    const state = await entry.load();
+  const badLabel = (c: Context, state: ModelState, label: number | undefined) => {
     if (label === undefined || !state.ready) return undefined;
     const { classes } = state.sampler.spec;
     if (classes === 0) {
@@ -270,13 +273,14 @@ export function createApp(input: ModelState | ServedModels, options: AppOptions 
     const entry = entryFor(c, q.values.model);
     if (entry instanceof Response) return entry;
     const { label } = q.values;
-    const rejected = await badLabel(c, entry, label);
+    const state = await entry.settled();
+    const rejected = badLabel(c, state, label);
     if (rejected) return rejected;
     const seed = q.values.seed ?? randomSeed();
     const n = q.values.n!;
-    return respond(c, entry, {
+    return respond(c, entry, state, {
       inputs: () => {
-        const { sampler } = entry.state as { sampler: Sampler };
+        const { sampler } = state as { sampler: Sampler };
         const { size, classes } = sampler.spec;
         const labels = classes ? labelsFor(seed, n, classes, label) : [];
         return { rows: sampler.inputs(latentBatch(seed, n, size), n, labels), labels };
@@ -296,14 +300,15 @@ export function createApp(input: ModelState | ServedModels, options: AppOptions 
     const entry = entryFor(c, q.values.model);
     if (entry instanceof Response) return entry;
     const { label } = q.values;
-    const rejected = await badLabel(c, entry, label);
+    const state = await entry.settled();
+    const rejected = badLabel(c, state, label);
     if (rejected) return rejected;
     const from = q.values.from ?? randomSeed();
     const to = q.values.to ?? randomSeed();
     const steps = q.values.steps!;
-    return respond(c, entry, {
+    return respond(c, entry, state, {
       inputs: () => {
-        const { sampler } = entry.state as { sampler: Sampler };
+        const { sampler } = state as { sampler: Sampler };
         const { size, classes } = sampler.spec;
         // One label along the whole walk: the given one, or the one `from` draws.
         const labels = classes
@@ -377,7 +382,7 @@ export function createApp(input: ModelState | ServedModels, options: AppOptions 
     if (!q.ok) return error(c, 400, q.error.error, q.error.detail);
     const entry = entryFor(c, q.values.model);
     if (entry instanceof Response) return entry;
-    const state = await entry.load();
+    const state = await entry.settled();
     if (!state.ready) return unavailable(c, entry, state)!;
     const { golden, ...metadata } = state.sampler.metadata;
     c.header("Cache-Control", "no-cache");
@@ -401,9 +406,9 @@ export function createApp(input: ModelState | ServedModels, options: AppOptions 
     if (!q.ok) return error(c, 400, q.error.error, q.error.detail);
     const entry = entryFor(c, q.values.model);
     if (entry instanceof Response) return entry;
-    const rejected = await badLabel(c, entry, q.values.label);
+    const state = await entry.settled();
+    const rejected = badLabel(c, state, q.values.label);
     if (rejected) return rejected;
-    const state = await entry.load();
     const seed = q.values.seed ?? randomSeed();
     c.header("Cache-Control", q.values.seed === undefined ? "no-store" : IMMUTABLE);
     // The picker lists the models that draw images; another model's page says why it has none.
