@@ -1,6 +1,7 @@
 /**
  * The quality features of the trainer: the generator's moving average (--ema), dropout
- * schedules (--g-dropout START:END), Dropout-GAN (--d-ensemble) and one-sided label smoothing.
+ * schedules (--g-dropout START:END), Dropout-GAN (--d-ensemble), one-sided label smoothing and
+ * top-k generator updates (--g-top-k).
  */
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
@@ -8,7 +9,7 @@ import { loadGenerator } from "../models/generator.ts";
 import { initBackend } from "../models/backend.ts";
 import { latentBatch } from "../models/random.ts";
 import { runTraining } from "../train/loop.ts";
-import { Gan, RealData, updateMovingAverage } from "../train/gan.ts";
+import { Gan, RealData, topKMask, updateMovingAverage } from "../train/gan.ts";
 import { forward } from "../train/mlp.ts";
 import type { TrainConfig } from "../train/config.ts";
 import { loadMnist } from "../train/data.ts";
@@ -158,6 +159,7 @@ Deno.test("every new flag keeps determinism and exact resume", async (t) => {
       dEnsemble: 2,
       dEnsembleDrop: 0.5,
       realTarget: 0.9,
+      gTopK: { start: 1, end: 0.5, curve: "linear" },
     };
     await runTraining(smallConfig(`${dir}/full`, flags), new Set(), quiet);
     await runTraining(smallConfig(`${dir}/again`, flags), new Set(), quiet);
@@ -201,5 +203,30 @@ Deno.test("a run with a schedule refuses a longer --steps on resume (it would ma
     );
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("top-k keeps the k fakes D rates most real", () => {
+  const logits = tf.tensor2d([[3], [-1], [2], [0.5], [-4]]);
+  assert.deepEqual(Array.from(topKMask(logits, 2).dataSync()), [1, 0, 1, 0, 0]);
+  assert.deepEqual(Array.from(topKMask(logits, 5).dataSync()), [1, 1, 1, 1, 1]);
+  logits.dispose();
+});
+
+Deno.test("top-k changes only G's update: D is untouched, G differs, and k = B is the plain GAN", () => {
+  const plain = ganOf({});
+  const all = ganOf({ gTopK: 1 });
+  const half = ganOf({ gTopK: 0.5 });
+  try {
+    for (const gan of [plain, all, half]) gan.step(0);
+    assert.deepEqual(values(all.gVars), values(plain.gVars), "fraction 1 is the plain GAN");
+    assert.deepEqual(
+      values(half.ds[0].variables),
+      values(plain.ds[0].variables),
+      "D's step comes first, unchanged",
+    );
+    assert.notDeepEqual(values(half.gVars), values(plain.gVars), "G learns from half the fakes");
+  } finally {
+    for (const gan of [plain, all, half]) gan.dispose();
   }
 });

@@ -20,10 +20,12 @@ export const RATE_CURVES = ["linear", "cosine"] as const;
 export type RateCurve = typeof RATE_CURVES[number];
 
 /**
- * A dropout rate over the run: a constant, or `start` at step 0 changing to `end` at the last
- * step along `curve` (written `0.5:0` or `0.5:0:cosine` on the command line).
+ * A value over the run (a dropout rate, the top-k fraction): a constant, or `start` at step 0
+ * changing to `end` at the last step along `curve` (written `0.5:0` or `0.5:0:cosine` on the
+ * command line).
  */
-export type DropoutRate = number | { start: number; end: number; curve: RateCurve };
+export type Schedule = number | { start: number; end: number; curve: RateCurve };
+export type DropoutRate = Schedule;
 
 /** The rate of `rate` at step `step` (0-based) of a `steps`-step run. */
 export function rateAt(rate: DropoutRate, step: number, steps: number): number {
@@ -67,6 +69,11 @@ export interface TrainConfig {
   dEnsembleDrop: number;
   /** One-sided label smoothing: D's target for real samples (1 = none; 0.9 is the usual). */
   realTarget: number;
+  /**
+   * Top-k generator updates (Sinha et al. 2020): the fraction of each fake batch whose
+   * gradient trains G, the samples D rates most real (1 = all).
+   */
+  gTopK: Schedule;
   lr: number;
   /** Learning-rate schedule: constant, or linear decay to 0 at the last step. */
   lrDecay: LrDecay;
@@ -121,16 +128,20 @@ function real(min: number, max: number, openMin: boolean, openMax: boolean) {
   };
 }
 
-function dropoutRate(v: string): DropoutRate | undefined {
-  const rate = real(0, 1, false, true);
-  const parts = v.split(":");
-  if (parts.length === 1) return rate(v);
-  if (parts.length > 3) return undefined;
-  const [start, end] = parts.slice(0, 2).map(rate);
-  const curve = parts.length === 3 ? oneOf(RATE_CURVES)(parts[2]) : "linear";
-  if (start === undefined || end === undefined || curve === undefined) return undefined;
-  return start === end ? start : { start, end, curve };
+/** A constant or `START:END[:curve]`, each value checked by `rate`. */
+function schedule(rate: (v: string) => number | undefined) {
+  return (v: string): Schedule | undefined => {
+    const parts = v.split(":");
+    if (parts.length === 1) return rate(v);
+    if (parts.length > 3) return undefined;
+    const [start, end] = parts.slice(0, 2).map(rate);
+    const curve = parts.length === 3 ? oneOf(RATE_CURVES)(parts[2]) : "linear";
+    if (start === undefined || end === undefined || curve === undefined) return undefined;
+    return start === end ? start : { start, end, curve };
+  };
 }
+
+const dropoutRate = schedule(real(0, 1, false, true));
 
 function hiddenList(v: string) {
   const parts = v.split(",");
@@ -211,6 +222,12 @@ export const FLAGS: Record<string, FlagSpec> = {
     accepts: "a number in (0.5, 1]",
     help: "D's target for real samples (one-sided label smoothing; 1 = none)",
     parse: real(0.5, 1, true, false),
+  },
+  "g-top-k": {
+    key: "gTopK",
+    accepts: "a fraction in (0, 1], or START:END[:linear|cosine] changing over the run, e.g. 1:0.5",
+    help: "train G on this fraction of each fake batch, the samples D rates most real (top-k)",
+    parse: schedule(real(0, 1, true, false)),
   },
   "lr": {
     key: "lr",
@@ -299,6 +316,7 @@ export const DEFAULTS: Omit<TrainConfig, "out"> = {
   dEnsemble: 1,
   dEnsembleDrop: 0,
   realTarget: 1,
+  gTopK: 1,
   lr: 2e-4,
   lrDecay: "none",
   beta1: 0.5,

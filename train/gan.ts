@@ -328,15 +328,25 @@ export class Gan {
       // Generator: the non-saturating loss softplus(-D(G(z))) through the updated D (with an
       // ensemble: the mean over the kept ones), whose weight gradients are not needed; G is
       // unchanged since `fake` was computed.
+      // Top-k (Sinha et al. 2020): only the k fakes each D rates most real train G, so G is
+      // not pulled towards the worst samples late in training.
       const keptCount = kept.filter((x) => x).length;
+      const topK = Math.max(1, Math.round(rateAt(this.config.gTopK, step, steps) * packed));
       const gLosses: tf.Tensor[] = [];
       let dImages: tf.Tensor2D | undefined;
       this.ds.forEach((d, k) => {
         if (!kept[k]) return;
         const gdTrace = forward(d, packRows(fake), dSeeds(DRAW.dMaskG, k));
         const gLogits = gdTrace.output;
-        gLosses.push(tf.mean(tf.softplus(tf.neg(gLogits))));
-        const dGLogits = tf.div(tf.sub(tf.sigmoid(gLogits), 1), packed * keptCount) as tf.Tensor2D;
+        const losses = tf.softplus(tf.neg(gLogits));
+        let dGLogits = tf.div(tf.sub(tf.sigmoid(gLogits), 1), topK * keptCount) as tf.Tensor2D;
+        if (topK < packed) {
+          const chosen = topKMask(gLogits, topK);
+          dGLogits = tf.mul(dGLogits, chosen);
+          gLosses.push(tf.div(tf.sum(tf.mul(losses, chosen)), topK));
+        } else {
+          gLosses.push(tf.mean(losses));
+        }
         const { dInput } = backward(d, gdTrace, dGLogits, { params: false, input: true });
         const dRows = pack > 1
           ? tf.reshape(dInput!, [rows, dim + classes]) as tf.Tensor2D
@@ -423,4 +433,15 @@ export class Gan {
     for (const adam of this.dAdams) adam.dispose();
     this.#targets.dispose();
   }
+}
+
+/**
+ * 1 for the `k` rows of `logits` (n x 1) that D rates most real, 0 for the rest (ties at the
+ * k-th value are all kept).
+ */
+export function topKMask(logits: tf.Tensor2D, k: number): tf.Tensor2D {
+  return tf.tidy(() => {
+    const kth = tf.min(tf.topk(tf.reshape(logits, [-1]), k).values);
+    return tf.cast(tf.greaterEqual(logits, kth), "float32") as tf.Tensor2D;
+  });
 }

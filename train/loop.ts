@@ -296,6 +296,7 @@ function resumedConfig(
   const schedule = [
     typeof merged.gDropout === "object" ? `--g-dropout ${formatRate(merged.gDropout)}` : "",
     typeof merged.dDropout === "object" ? `--d-dropout ${formatRate(merged.dDropout)}` : "",
+    typeof merged.gTopK === "object" ? `--g-top-k ${formatRate(merged.gTopK)}` : "",
     merged.lrDecay !== "none" ? `--lr-decay ${merged.lrDecay}` : "",
   ].filter(Boolean);
   if (merged.steps !== saved.steps && schedule.length) {
