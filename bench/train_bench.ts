@@ -11,7 +11,7 @@
 import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
-import { type BackendName, initBackend, setFastTransposedMatMul } from "../models/backend.ts";
+import { type BackendName, initBackend, setFastTransposedMatMul } from "../engine/backend.ts";
 import { parseTrainArgs } from "../train/config.ts";
 import { loadMnist } from "../train/data.ts";
 import { Gan, RealData } from "../train/gan.ts";

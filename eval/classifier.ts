@@ -16,8 +16,8 @@ import {
   modelWeights,
   readLayersModel,
   writeLayersModel,
-} from "../models/layers_files.ts";
-import { mix32, Rng } from "../models/random.ts";
+} from "../format/layers_files.ts";
+import { mix32, Rng } from "../random/seeded.ts";
 import { Adam } from "../train/adam.ts";
 import type { MnistSplit } from "../train/data.ts";
 import { backward, forward, type Mlp, mlpOf } from "../train/mlp.ts";

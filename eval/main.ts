@@ -10,7 +10,7 @@
  * 2-D generators: the PacGAN protocol on 2,500 samples.
  */
 import { parseArgs } from "node:util";
-import { initBackend } from "../models/backend.ts";
+import { initBackend } from "../engine/backend.ts";
 import {
   generate,
   type GeneratorMetadata,
@@ -19,7 +19,7 @@ import {
   loadGenerator,
   ModelLoadError,
   updateGeneratorMetadata,
-} from "../models/generator.ts";
+} from "../format/generator.ts";
 import { loadMnist, MIXTURES, toUnitRange } from "../train/data.ts";
 import { accuracy, classify, loadClassifier } from "./classifier.ts";
 import {

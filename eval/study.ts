@@ -9,7 +9,7 @@
  * numbers to docs/dropout-study.json.
  */
 import { parseArgs } from "node:util";
-import { encodePng, type Raster } from "../models/image.ts";
+import { encodePng, type Raster } from "../image/png.ts";
 import { taskArgs } from "../bench/tasks.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;

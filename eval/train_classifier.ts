@@ -3,7 +3,7 @@
  * to models/classifier/. Flags: --epochs (15), --seed (1).
  */
 import { parseArgs } from "node:util";
-import { initBackend } from "../models/backend.ts";
+import { initBackend } from "../engine/backend.ts";
 import { loadMnist } from "../train/data.ts";
 import {
   CLASSIFIER_DEFAULTS,

@@ -21,7 +21,7 @@ import {
   parseQuery,
   SAMPLE_PARAMS,
 } from "./params.ts";
-import { interpolateLatents, labelsFor, latentBatch } from "../models/random.ts";
+import { interpolateLatents, labelsFor, latentBatch } from "../random/seeded.ts";
 import { openApiDocument, ROUTES } from "./routes.ts";
 import type { Sampler } from "./sampler.ts";
 import { QueueFullError, type QueueOptions, SampleQueue } from "./queue.ts";

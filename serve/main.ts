@@ -8,9 +8,9 @@
  * keep serving: it never serves output from a model it could not verify, and a deployment
  * stays observable.
  */
-import { loadEdgeGenerator } from "../models/edge_generator.ts";
-import { ModelLoadError } from "../models/model_files.ts";
-import { FORMAT_NAME } from "../models/generator_format.ts";
+import { loadEdgeGenerator } from "../engine/edge_generator.ts";
+import { ModelLoadError } from "../format/model_files.ts";
+import { FORMAT_NAME } from "../format/generator_format.ts";
 import type { ModelEntry, ModelState } from "./app.ts";
 import { loadPngEncoder, Sampler } from "./sampler.ts";
 

@@ -7,15 +7,15 @@
  * const body = sampler.json({ seed: 42 }, sampler.generate(42, 4), 4); // '{"model":…,"seed":42,…}'
  * ```
  */
-import type { GeneratorRunner } from "../models/edge_generator.ts";
-import { generatorInputs, type InputSpec, inputSpec } from "../models/generator_format.ts";
-import { withLabels } from "../models/random.ts";
-import { imageGrid, toPixels } from "../models/pixels.ts";
+import type { GeneratorRunner } from "../engine/edge_generator.ts";
+import { generatorInputs, type InputSpec, inputSpec } from "../format/generator_format.ts";
+import { withLabels } from "../random/seeded.ts";
+import { imageGrid, toPixels } from "../image/pixels.ts";
 
 /** The PNG codec, imported on first use (it pulls in node:zlib: 35-70 ms off the cold start). */
-let png: Promise<typeof import("../models/image.ts")> | undefined;
-export function loadPngEncoder(): Promise<typeof import("../models/image.ts")> {
-  return png ??= import("../models/image.ts");
+let png: Promise<typeof import("../image/png.ts")> | undefined;
+export function loadPngEncoder(): Promise<typeof import("../image/png.ts")> {
+  return png ??= import("../image/png.ts");
 }
 
 /** The JSON body of GET /sample. */

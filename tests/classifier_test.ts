@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { initBackend } from "../models/backend.ts";
+import { initBackend } from "../engine/backend.ts";
 import { accuracy, classify, loadClassifier } from "../eval/classifier.ts";
 import { loadMnist, toUnitRange } from "../train/data.ts";
 

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
-import { initBackend } from "../models/backend.ts";
-import { generate, inputSpec, loadGenerator } from "../models/generator.ts";
-import { loadEdgeGenerator } from "../models/edge_generator.ts";
-import { labelsFor, latentBatch, withLabels } from "../models/random.ts";
+import { initBackend } from "../engine/backend.ts";
+import { generate, inputSpec, loadGenerator } from "../format/generator.ts";
+import { loadEdgeGenerator } from "../engine/edge_generator.ts";
+import { labelsFor, latentBatch, withLabels } from "../random/seeded.ts";
 import { createApp } from "../serve/app.ts";
 import { Sampler } from "../serve/sampler.ts";
 import { parseTrainArgs, UsageError } from "../train/config.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { initBackend } from "../models/backend.ts";
-import { loadGenerator } from "../models/generator.ts";
+import { initBackend } from "../engine/backend.ts";
+import { loadGenerator } from "../format/generator.ts";
 import { loadCheckpoint } from "../train/checkpoint.ts";
 import { bytesNeeded, runTraining } from "../train/loop.ts";
 import { quietPrinter, runDeno, smallConfig, taskArgs, weightsHash } from "./helpers.ts";

@@ -8,7 +8,7 @@ import {
   sampleMixture,
   toUnitRange,
 } from "../train/data.ts";
-import { Rng } from "../models/random.ts";
+import { Rng } from "../random/seeded.ts";
 import { tempDir } from "./helpers.ts";
 
 function idx(dims: number[], data: Uint8Array, type = 0x08): Uint8Array {

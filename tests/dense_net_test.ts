@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { initBackend } from "../models/backend.ts";
-import { DenseNet, UnsupportedModelError } from "../models/dense_net.ts";
-import { loadEdgeGenerator } from "../models/edge_generator.ts";
-import { generate, inputSpec, loadGenerator } from "../models/generator.ts";
-import { labelsFor, latentBatch, withLabels } from "../models/random.ts";
+import { initBackend } from "../engine/backend.ts";
+import { DenseNet, UnsupportedModelError } from "../engine/dense_net.ts";
+import { loadEdgeGenerator } from "../engine/edge_generator.ts";
+import { generate, inputSpec, loadGenerator } from "../format/generator.ts";
+import { labelsFor, latentBatch, withLabels } from "../random/seeded.ts";
 import { tempDir, trainTinyModel } from "./helpers.ts";
 
 await initBackend("wasm");

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { loadEdgeGenerator } from "../models/edge_generator.ts";
+import { loadEdgeGenerator } from "../engine/edge_generator.ts";
 import { createApp } from "../serve/app.ts";
 import { Sampler } from "../serve/sampler.ts";
 import { runSoak } from "../bench/soak.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { decodePng, encodePng, imageGrid, toPixels } from "../models/image.ts";
+import { decodePng, encodePng, imageGrid, toPixels } from "../image/png.ts";
 
 Deno.test("toPixels maps [-1, 1] to 0..255 and clamps", () => {
   assert.deepEqual(

@@ -1,7 +1,7 @@
 /**
  * The server's cold path imports no tfjs and no `node:` module: walked over every import of
  * serve/main.ts as `deno info` resolves them, except the one deliberately deferred until after
- * listen (the PNG codec, models/image.ts, which needs node:zlib).
+ * listen (the PNG codec, image/png.ts, which needs node:zlib).
  */
 import assert from "node:assert/strict";
 
@@ -31,7 +31,7 @@ Deno.test("the server's static import graph holds no @tensorflow and no node: mo
     const deps = modules.get(queue.pop()!)?.dependencies ?? [];
     for (const dep of deps) {
       const target = dep.code?.specifier;
-      const deferred = dep.isDynamic && target?.endsWith("/models/image.ts");
+      const deferred = dep.isDynamic && target?.endsWith("/image/png.ts");
       if (!target || deferred || seen.has(target)) continue;
       seen.add(target);
       queue.push(target);

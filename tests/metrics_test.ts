@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { initBackend } from "../models/backend.ts";
-import { Rng } from "../models/random.ts";
+import { initBackend } from "../engine/backend.ts";
+import { Rng } from "../random/seeded.ts";
 import { GRID25, RING8, sampleMixture } from "../train/data.ts";
 import {
   classifierScore,

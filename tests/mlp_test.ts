@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
-import { Rng } from "../models/random.ts";
-import { initBackend } from "../models/backend.ts";
+import { Rng } from "../random/seeded.ts";
+import { initBackend } from "../engine/backend.ts";
 import { buildDiscriminator, buildGenerator, LEAKY_SLOPE } from "../train/nets.ts";
 import {
   backward,

@@ -1,7 +1,7 @@
 /** One server, several models: ?model=NAME, GET /models, per-model failures and the picker. */
 import assert from "node:assert/strict";
-import { initBackend } from "../models/backend.ts";
-import { loadEdgeGenerator } from "../models/edge_generator.ts";
+import { initBackend } from "../engine/backend.ts";
+import { loadEdgeGenerator } from "../engine/edge_generator.ts";
 import { createApp, type ModelState } from "../serve/app.ts";
 import { Sampler } from "../serve/sampler.ts";
 import { runDeno, startServer, taskArgs, tempDir, trainTinyModel } from "./helpers.ts";

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { loadEdgeGenerator } from "../models/edge_generator.ts";
+import { loadEdgeGenerator } from "../engine/edge_generator.ts";
 import { createApp } from "../serve/app.ts";
 import { SampleQueue } from "../serve/queue.ts";
-import { latentBatch } from "../models/random.ts";
+import { latentBatch } from "../random/seeded.ts";
 import { Sampler } from "../serve/sampler.ts";
 import { runDeno, tempDir, trainTinyModel } from "./helpers.ts";
 

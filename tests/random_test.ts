@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { latentBatch, mix32, Rng, tfSeed } from "../models/random.ts";
+import { latentBatch, mix32, Rng, tfSeed } from "../random/seeded.ts";
 
 Deno.test("mix32 is a stable hash that separates nearby inputs", () => {
   assert.equal(mix32(1, 2, 3), mix32(1, 2, 3));

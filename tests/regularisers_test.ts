@@ -5,9 +5,9 @@
  */
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
-import { loadGenerator } from "../models/generator.ts";
-import { initBackend } from "../models/backend.ts";
-import { latentBatch } from "../models/random.ts";
+import { loadGenerator } from "../format/generator.ts";
+import { initBackend } from "../engine/backend.ts";
+import { latentBatch } from "../random/seeded.ts";
 import { runTraining } from "../train/loop.ts";
 import { Gan, RealData, topKMask, updateMovingAverage } from "../train/gan.ts";
 import { forward } from "../train/mlp.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { decodePng } from "../models/image.ts";
+import { decodePng } from "../image/png.ts";
 import { chartPng, chartSvg, parseMetrics, writeReport } from "../train/report.ts";
-import { initBackend } from "../models/backend.ts";
+import { initBackend } from "../engine/backend.ts";
 import { tempDir, trainTinyModel } from "./helpers.ts";
 
 await initBackend("wasm");

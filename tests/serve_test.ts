@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
-import { initBackend } from "../models/backend.ts";
-import { loadGenerator as loadTfjsGenerator, ModelLoadError } from "../models/generator.ts";
-import { loadEdgeGenerator } from "../models/edge_generator.ts";
-import { decodePng, toPixels } from "../models/image.ts";
-import { latentBatch } from "../models/random.ts";
+import { initBackend } from "../engine/backend.ts";
+import { loadGenerator as loadTfjsGenerator, ModelLoadError } from "../format/generator.ts";
+import { loadEdgeGenerator } from "../engine/edge_generator.ts";
+import { decodePng, toPixels } from "../image/png.ts";
+import { latentBatch } from "../random/seeded.ts";
 import { createApp } from "../serve/app.ts";
 import { Sampler } from "../serve/sampler.ts";
 import { SAMPLE_LIMITS } from "../serve/params.ts";

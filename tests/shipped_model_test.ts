@@ -4,8 +4,8 @@
  * recorded 10,000, so the tolerances allow for sampling error. Quality is not retrained in CI.
  */
 import assert from "node:assert/strict";
-import { initBackend } from "../models/backend.ts";
-import { generate, inputSpec, loadGenerator } from "../models/generator.ts";
+import { initBackend } from "../engine/backend.ts";
+import { generate, inputSpec, loadGenerator } from "../format/generator.ts";
 import { accuracy, classify, loadClassifier } from "../eval/classifier.ts";
 import { classifierScore, coverage } from "../eval/metrics.ts";
 

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
-import { loadGenerator, sha256Hex } from "../models/generator.ts";
-import { initBackend } from "../models/backend.ts";
-import { latentBatch } from "../models/random.ts";
+import { loadGenerator, sha256Hex } from "../format/generator.ts";
+import { initBackend } from "../engine/backend.ts";
+import { latentBatch } from "../random/seeded.ts";
 import { runTraining, TrainingError } from "../train/loop.ts";
 import { checkpointPath, loadCheckpoint } from "../train/checkpoint.ts";
 import { Gan, RealData } from "../train/gan.ts";

@@ -4,7 +4,7 @@
  * Why: the update touches every parameter once per step (558k for the default nets) and was the
  * largest single cost of a training step as a JavaScript loop (~9 ms of ~27 ms, measured with
  * bench/). tfjs has no fused Adam kernel, and a dozen element-wise kernels per variable are
- * slower still. So this file assembles (models/wasm_asm.ts) a 300-byte WebAssembly module with
+ * slower still. So this file assembles (engine/wasm_asm.ts) a 300-byte WebAssembly module with
  * one function that processes four floats per instruction, and instantiates it against the
  * backend's `WebAssembly.Memory`, so it reads gradients and moments where tfjs keeps them and
  * writes the new weights into a tensor tfjs allocated. No copies, no build step.
@@ -14,7 +14,7 @@
  * The last n % 4 elements run in JavaScript with every operation rounded to float32, which is
  * bit-identical to the SIMD lanes (tests/adam_test.ts).
  */
-import { F32, I32, instantiate, type KernelSpec, op, V128 } from "../models/wasm_asm.ts";
+import { F32, I32, instantiate, type KernelSpec, op, V128 } from "../engine/wasm_asm.ts";
 
 const { get, set, i32 } = op;
 

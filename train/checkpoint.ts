@@ -6,8 +6,8 @@
  * Layout: "EGCKPT01", uint32 LE header length, header JSON, then the float32 data.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { sha256Hex } from "../models/generator.ts";
-import { writeFileAtomic } from "../models/atomic.ts";
+import { sha256Hex } from "../format/generator.ts";
+import { writeFileAtomic } from "../format/atomic.ts";
 import type { TrainConfig } from "./config.ts";
 
 const MAGIC = "EGCKPT01";

@@ -8,7 +8,7 @@
  */
 import { parseArgs } from "node:util";
 import { normalize } from "node:path";
-import { type BackendName, BACKENDS } from "../models/backend.ts";
+import { type BackendName, BACKENDS } from "../engine/backend.ts";
 
 export const DATASETS = ["mnist", "ring8", "grid25"] as const;
 export type DatasetName = typeof DATASETS[number];

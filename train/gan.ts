@@ -9,8 +9,8 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type * as tfl from "@tensorflow/tfjs-layers";
-import { labelsFor, latentBatch, mix32, Rng, withLabels } from "../models/random.ts";
-import { float32View, tensorFrom } from "../models/backend.ts";
+import { labelsFor, latentBatch, mix32, Rng, withLabels } from "../random/seeded.ts";
+import { float32View, tensorFrom } from "../engine/backend.ts";
 import { Adam } from "./adam.ts";
 import { peakRate, rateAt, type TrainConfig } from "./config.ts";
 import { MIXTURES, type MnistSplit, sampleMixture } from "./data.ts";

@@ -4,10 +4,10 @@
  */
 import { statfsSync } from "node:fs";
 import { basename } from "node:path";
-import { type BackendInfo, initBackend } from "../models/backend.ts";
-import { generate, type GeneratorMetadata, saveGenerator } from "../models/generator.ts";
-import { LATENT_SAMPLER } from "../models/random.ts";
-import { removeStaleTemps, writeFileAtomic } from "../models/atomic.ts";
+import { type BackendInfo, initBackend } from "../engine/backend.ts";
+import { generate, type GeneratorMetadata, saveGenerator } from "../format/generator.ts";
+import { LATENT_SAMPLER } from "../random/seeded.ts";
+import { removeStaleTemps, writeFileAtomic } from "../format/atomic.ts";
 import {
   DEFAULTS,
   type DropoutRate,

@@ -5,7 +5,7 @@
  */
 import { helpText, parseTrainArgs, UsageError } from "./config.ts";
 import { runTraining, TrainingError } from "./loop.ts";
-import { BackendError } from "../models/backend.ts";
+import { BackendError } from "../engine/backend.ts";
 import { CheckpointError } from "./checkpoint.ts";
 import { IdxError } from "./data.ts";
 

@@ -7,7 +7,7 @@
  * ```
  */
 import * as tfl from "@tensorflow/tfjs-layers";
-import { tfSeed } from "../models/random.ts";
+import { tfSeed } from "../random/seeded.ts";
 
 export interface NetOptions {
   /** Input width: the latent size for G, the sample size for D. */

@@ -2,7 +2,7 @@
  * Pictures written during training: the 8 x 8 digit grid for MNIST, and a scatter plot of
  * generated points over the true modes for the 2-D mixtures.
  */
-import { encodePng, imageGrid, type Raster, toPixels } from "../models/image.ts";
+import { encodePng, imageGrid, type Raster, toPixels } from "../image/png.ts";
 import type { Mixture } from "./data.ts";
 
 /** An 8 x 8 grid of 28 x 28 samples at 2x, tiles separated by grey lines. */

@@ -5,8 +5,8 @@
  *
  *   deno task report --run models/mnist
  */
-import { encodePng, type Raster } from "../models/image.ts";
-import { writeFileAtomic } from "../models/atomic.ts";
+import { encodePng, type Raster } from "../image/png.ts";
+import { writeFileAtomic } from "../format/atomic.ts";
 
 export interface MetricsRecord {
   step: number;

@@ -13,8 +13,8 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
-import { LATENT_SAMPLER } from "./random.ts";
-import { tidyValues } from "./backend.ts";
+import { LATENT_SAMPLER } from "../random/seeded.ts";
+import { tidyValues } from "../engine/backend.ts";
 import {
   ModelLoadError,
   modelWeights,

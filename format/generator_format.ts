@@ -3,7 +3,7 @@
  * golden-sample comparison. Shared by the tfjs loader (generator.ts) and the server's
  * tfjs-free loader (edge_generator.ts).
  */
-import { labelsFor, LATENT_SAMPLER, latentBatch, withLabels } from "./random.ts";
+import { labelsFor, LATENT_SAMPLER, latentBatch, withLabels } from "../random/seeded.ts";
 import { ModelLoadError } from "./model_files.ts";
 
 export const FORMAT_NAME = "edgegan-generator";

@@ -1,6 +1,6 @@
 /**
  * Pixels without PNG: generator output in [-1, 1] to 8-bit pixels, and sample grids. Split from
- * image.ts so the server loads the PNG codec (and node:zlib, ~35-70 ms to import) only after it
+ * png.ts so the server loads the PNG codec (and node:zlib, ~35-70 ms to import) only after it
  * is listening.
  *
  * ```ts

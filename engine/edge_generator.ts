@@ -17,8 +17,8 @@ import {
   goldenMismatch,
   inputSpec,
   shapeMismatch,
-} from "./generator_format.ts";
-import { ModelLoadError, readModelJson, readWeights } from "./model_files.ts";
+} from "../format/generator_format.ts";
+import { ModelLoadError, readModelJson, readWeights } from "../format/model_files.ts";
 
 /** What the server needs from a generator: its metadata and a dropout-off forward pass. */
 export interface GeneratorRunner {

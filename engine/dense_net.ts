@@ -4,7 +4,7 @@
  *
  * Why: the server's cold start was dominated by importing tfjs (core ~90 ms, layers ~45 ms,
  * wasm backend start ~25 ms, measured with bench/); a model this simple needs one matrix kernel.
- * The kernel (assembled in models/wasm_asm.ts) computes a block of 4 rows x 8 columns per pass
+ * The kernel (assembled in engine/wasm_asm.ts) computes a block of 4 rows x 8 columns per pass
  * over the inner dimension, starting from the bias and adding products in input order, with
  * the activation (LeakyReLU, ReLU, linear) fused; tanh and sigmoid run in JavaScript on the
  * last layer's outputs. Weights are stored once, padded with zeros to whole 8-column groups, so
