@@ -47,7 +47,11 @@ export class EdgeGenerator implements GeneratorRunner {
   }
 }
 
-export async function loadEdgeGenerator(dir: string): Promise<EdgeGenerator> {
+/**
+ * Loads a generator for serving: on the Dense engine when it is a Dense MLP, else (convolutions,
+ * batch norm, ...) on tfjs, imported only then.
+ */
+export async function loadEdgeGenerator(dir: string): Promise<GeneratorRunner> {
   const jsonPath = `${dir}/model.json`;
   const json = await readModelJson(jsonPath, checkMetadata);
   const metadata = json.userDefinedMetadata.edgegan as unknown as GeneratorMetadata;
@@ -60,10 +64,9 @@ export async function loadEdgeGenerator(dir: string): Promise<EdgeGenerator> {
       bytes,
     );
   } catch (err) {
-    if (err instanceof UnsupportedModelError) {
-      throw new ModelLoadError(jsonPath, `cannot run this model: ${err.message}`);
-    }
-    throw err;
+    if (!(err instanceof UnsupportedModelError)) throw err;
+    const { tfjsGenerator } = await import("./tfjs_generator.ts");
+    return tfjsGenerator(jsonPath, json, metadata, bytes);
   }
   const badShape = shapeMismatch(metadata, [null, net.inDim], [null, net.outDim]);
   if (badShape) throw new ModelLoadError(jsonPath, badShape);

@@ -126,7 +126,7 @@ export function generatorInputs(
 }
 
 /**
- * Checks a model's input and output shapes ([batch, width], as tfjs writes them) against the
+ * Checks a model's input and output shapes (`[batch, ...]`, as tfjs writes them) against the
  * metadata; a description of the mismatch, or undefined.
  */
 export function shapeMismatch(
@@ -140,7 +140,9 @@ export function shapeMismatch(
       JSON.stringify(inShape)
     } does not take latent size ${spec.size} plus ${spec.classes} label classes`;
   }
-  if (outShape.length !== 2 || outShape[1] !== metadata.outputShape.reduce((a, b) => a * b, 1)) {
+  // A convolutional generator's output keeps its image shape, e.g. [null, 28, 28, 1].
+  const size = (dims: (number | null)[]) => dims.reduce((a: number, b) => a * (b ?? NaN), 1);
+  if (outShape.length < 2 || size(outShape.slice(1)) !== size(metadata.outputShape)) {
     return `model output ${JSON.stringify(outShape)} does not match outputShape ${
       JSON.stringify(metadata.outputShape)
     }`;

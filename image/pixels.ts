@@ -16,11 +16,13 @@ export interface Raster {
   data: Uint8Array;
 }
 
-/** Maps generator output in [-1, 1] to 0..255 (rounded, clamped). */
-export function toPixels(values: Float32Array): Uint8Array {
+/** Maps generator output in `range` (default [-1, 1], tanh) to 0..255 (rounded, clamped). */
+export function toPixels(values: Float32Array, range: [number, number] = [-1, 1]): Uint8Array {
   const out = new Uint8Array(values.length);
+  const [lo, hi] = range;
+  const scale = 255 / (hi - lo);
   for (let i = 0; i < values.length; i++) {
-    const v = Math.round((values[i] + 1) * 127.5);
+    const v = Math.round((values[i] - lo) * scale);
     out[i] = v < 0 ? 0 : v > 255 ? 255 : v;
   }
   return out;

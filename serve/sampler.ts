@@ -52,7 +52,7 @@ export class Sampler {
     this.id = loaded.id;
     const { outputShape, outputRange } = loaded.metadata;
     this.sampleSize = outputShape.reduce((a, b) => a * b, 1);
-    this.isImage = outputShape.length === 2 && outputRange?.[0] === -1 && outputRange?.[1] === 1;
+    this.isImage = outputShape.length === 2 && outputRange !== null;
   }
 
   get metadata() {
@@ -101,7 +101,7 @@ export class Sampler {
     labels: number[] = [],
   ): string {
     const size = this.sampleSize;
-    const flat = this.isImage ? toPixels(values) : values;
+    const flat = this.isImage ? toPixels(values, this.metadata.outputRange!) : values;
     const head: Omit<SampleBody, "samples"> = {
       model: this.id,
       ...fields,
@@ -125,6 +125,8 @@ export class Sampler {
   async png(values: Float32Array, n: number, scale: number, cols?: number): Promise<Uint8Array> {
     const [height, width] = this.#loaded.metadata.outputShape;
     const { encodePng } = await loadPngEncoder();
-    return encodePng(imageGrid(toPixels(values), { n, width, height, scale, cols }));
+    return encodePng(
+      imageGrid(toPixels(values, this.metadata.outputRange!), { n, width, height, scale, cols }),
+    );
   }
 }

@@ -31,7 +31,10 @@ Deno.test("the server's static import graph holds no @tensorflow and no node: mo
     const deps = modules.get(queue.pop()!)?.dependencies ?? [];
     for (const dep of deps) {
       const target = dep.code?.specifier;
-      const deferred = dep.isDynamic && target?.endsWith("/image/png.ts");
+      // Deferred: the PNG codec, and the tfjs engine (loaded only for a model the Dense engine
+      // cannot run).
+      const deferred = dep.isDynamic &&
+        (target?.endsWith("/image/png.ts") || target?.endsWith("/engine/tfjs_generator.ts"));
       if (!target || deferred || seen.has(target)) continue;
       seen.add(target);
       queue.push(target);
