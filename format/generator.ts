@@ -112,7 +112,12 @@ export async function saveGenerator(
       n: GOLDEN_N,
       tolerance: GOLDEN_TOLERANCE,
       values: Array.from(
-        generate(model, inputSpec({ latent, labels: rest.labels }), GOLDEN_SEED, GOLDEN_N),
+        generate(
+          model,
+          inputSpec({ latent, labels: rest.labels, clusters: rest.clusters }),
+          GOLDEN_SEED,
+          GOLDEN_N,
+        ),
         round5,
       ),
     },

@@ -27,6 +27,12 @@ export interface GeneratorMetadata {
    */
   labels?: number[];
   /**
+   * Self-conditioned models only (Liu et al. 2020): the input is the latent vector followed by
+   * the one-hot code of a k-means cluster of the training images, drawn from the seed in
+   * proportion to `weights` (the clusters' shares of the training set). No labels were used.
+   */
+  clusters?: { count: number; weights: number[] };
+  /**
    * Dropout rates used in training (a schedule as `start:end[:curve]`, e.g. "0.5:0"); inference
    * never applies dropout.
    */
@@ -57,14 +63,22 @@ export type MetadataInput =
   >
   & { latentSize: number };
 
-/** What a generator's input rows are made of: latent size, and label classes (0 = none). */
+/**
+ * What a generator's input rows are made of: latent size, and one-hot classes after it (0 =
+ * none): digit labels, or a self-conditioned model's clusters, drawn with `weights`.
+ */
 export interface InputSpec {
   size: number;
   classes: number;
+  weights?: readonly number[];
 }
 
-export function inputSpec(metadata: Pick<GeneratorMetadata, "latent" | "labels">): InputSpec {
-  return { size: metadata.latent.size, classes: metadata.labels?.length ?? 0 };
+export function inputSpec(
+  metadata: Pick<GeneratorMetadata, "latent" | "labels" | "clusters">,
+): InputSpec {
+  const { latent, labels, clusters } = metadata;
+  if (clusters) return { size: latent.size, classes: clusters.count, weights: clusters.weights };
+  return { size: latent.size, classes: labels?.length ?? 0 };
 }
 
 export const GOLDEN_SEED = 20240601;
@@ -104,6 +118,20 @@ export function checkMetadata(path: string, meta: unknown): asserts meta is Gene
   if (m.labels !== undefined && (!Array.isArray(m.labels) || !m.labels.every((l, i) => l === i))) {
     throw problem("labels must be the list 0, 1, ..., k-1");
   }
+  const clusters = m.clusters as { count?: unknown; weights?: unknown } | undefined;
+  if (clusters !== undefined) {
+    const { count, weights } = clusters;
+    if (
+      m.labels !== undefined || !Number.isInteger(count) || (count as number) < 2 ||
+      !Array.isArray(weights) || weights.length !== count ||
+      !weights.every((w) => typeof w === "number" && w >= 0) ||
+      !(weights.reduce((a, b) => a + b, 0) > 0)
+    ) {
+      throw problem(
+        "clusters must have a count >= 2 and that many non-negative weights, and no labels",
+      );
+    }
+  }
 }
 
 /**
@@ -121,7 +149,7 @@ export function generatorInputs(
     n,
     spec.size,
     spec.classes,
-    labelsFor(seed, n, spec.classes, label),
+    labelsFor(seed, n, spec.classes, label, spec.weights),
   );
 }
 

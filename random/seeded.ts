@@ -133,13 +133,29 @@ export function interpolateLatents(
 }
 
 /**
- * The labels of a conditional batch: `label` for every row when given, else drawn uniformly
- * from `classes` by the seed (row by row, so the first k are the same whatever n is).
+ * The labels of a conditional batch: `label` for every row when given, else drawn from
+ * `classes` by the seed (row by row, so the first k are the same whatever n is): uniformly, or
+ * in proportion to `weights` (a self-conditioned model's cluster sizes).
  */
-export function labelsFor(seed: number, n: number, classes: number, label?: number): number[] {
+export function labelsFor(
+  seed: number,
+  n: number,
+  classes: number,
+  label?: number,
+  weights?: readonly number[],
+): number[] {
   if (label !== undefined) return new Array(n).fill(label);
   const rng = new Rng(mix32(seed, 0x1abe1));
-  return Array.from({ length: n }, () => rng.nextInt(classes));
+  if (!weights) return Array.from({ length: n }, () => rng.nextInt(classes));
+  const total = weights.reduce((a, b) => a + b, 0);
+  return Array.from({ length: n }, () => {
+    let r = rng.nextFloat() * total;
+    for (let c = 0; c < classes; c++) {
+      r -= weights[c];
+      if (r < 0) return c;
+    }
+    return classes - 1;
+  });
 }
 
 /**

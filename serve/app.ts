@@ -247,7 +247,8 @@ export function createApp(input: ModelState | ServedModels, options: AppOptions 
   const badLabel = (c: Context, state: ModelState, label: number | undefined) => {
     if (label === undefined || !state.ready) return undefined;
     const { classes } = state.sampler.spec;
-    if (classes === 0) {
+    // A self-conditioned model's clusters are not labels a caller may pick.
+    if (!state.sampler.metadata.labels) {
       return error(
         c,
         400,
@@ -282,7 +283,7 @@ export function createApp(input: ModelState | ServedModels, options: AppOptions 
       inputs: () => {
         const { sampler } = state as { sampler: Sampler };
         const { size, classes } = sampler.spec;
-        const labels = classes ? labelsFor(seed, n, classes, label) : [];
+        const labels = classes ? labelsFor(seed, n, classes, label, sampler.spec.weights) : [];
         return { rows: sampler.inputs(latentBatch(seed, n, size), n, labels), labels };
       },
       n,
@@ -312,7 +313,9 @@ export function createApp(input: ModelState | ServedModels, options: AppOptions 
         const { size, classes } = sampler.spec;
         // One label along the whole walk: the given one, or the one `from` draws.
         const labels = classes
-          ? new Array(steps).fill(label ?? labelsFor(from, 1, classes)[0])
+          ? new Array(steps).fill(
+            label ?? labelsFor(from, 1, classes, undefined, sampler.spec.weights)[0],
+          )
           : [];
         return {
           rows: sampler.inputs(interpolateLatents(from, to, steps, size), steps, labels),

@@ -66,7 +66,8 @@ export function renderPage(
   failure?: string,
 ): string {
   const { seed, label } = view;
-  const classes = sampler?.spec.classes ?? 0;
+  // Digits to pick from (a self-conditioned model's clusters are not offered).
+  const classes = sampler?.metadata.labels?.length ?? 0;
   const withModel = view.model === undefined ? "" : `&amp;model=${escapeHtml(view.model)}`;
   // Query suffix carrying the chosen model and label through every link and image.
   const withLabel = `${label === undefined ? "" : `&amp;label=${label}`}${withModel}`;

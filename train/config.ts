@@ -91,6 +91,11 @@ export interface TrainConfig {
   resume: boolean;
   /** Class-conditional GAN (MNIST): the digit label goes to G and D as a one-hot code. */
   conditional: boolean;
+  /**
+   * Self-conditioned GAN (Liu et al. 2020; MNIST): this many k-means clusters of the training
+   * images play the labels' part, so no label is used (0 = off).
+   */
+  selfCondition: number;
   backend: BackendName;
 }
 
@@ -229,6 +234,12 @@ export const FLAGS: Record<string, FlagSpec> = {
     help: "train G on this fraction of each fake batch, the samples D rates most real (top-k)",
     parse: schedule(real(0, 1, true, false)),
   },
+  "self-condition": {
+    key: "selfCondition",
+    accepts: "an integer 0..100 (0 = off)",
+    help: "condition G and D on this many k-means clusters of the images, no labels (MNIST)",
+    parse: int(0, 100),
+  },
   "lr": {
     key: "lr",
     accepts: "a number in (0, 1]",
@@ -328,6 +339,7 @@ export const DEFAULTS: Omit<TrainConfig, "out"> = {
   logEvery: 100,
   resume: false,
   conditional: false,
+  selfCondition: 0,
   backend: "wasm",
 };
 
@@ -432,6 +444,18 @@ export function parseTrainArgs(argv: string[]): ParsedArgs {
     }
     config.conditional = true;
     explicit.add("conditional");
+  }
+  if (config.selfCondition > 0 && (config.dataset !== "mnist" || config.conditional)) {
+    throw new UsageError(
+      `--self-condition: needs --dataset mnist without --conditional (got ${config.dataset}${
+        config.conditional ? " with --conditional" : ""
+      })`,
+    );
+  }
+  if (config.selfCondition === 1) {
+    throw new UsageError(
+      '--self-condition: got "1"; accepts an integer 0..100 (0 = off), 2 or more clusters',
+    );
   }
   if (explicit.has("dEnsembleDrop") && config.dEnsemble < 2) {
     throw new UsageError(

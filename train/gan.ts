@@ -16,6 +16,7 @@ import { peakRate, rateAt, type TrainConfig } from "./config.ts";
 import { MIXTURES, type MnistSplit, sampleMixture } from "./data.ts";
 import { buildDiscriminator, buildGenerator, LEAKY_SLOPE } from "./nets.ts";
 import { backward, forward, type Mlp, mlpOf } from "./mlp.ts";
+import { kMeans } from "./clusters.ts";
 
 export interface StepStats {
   dLoss: number;
@@ -46,10 +47,26 @@ export class RealData {
   #epoch = -1;
   #order?: Uint32Array;
 
+  /** Self-conditioning: each training image's k-means cluster, and the clusters' shares. */
+  readonly clusters?: { assignment: Uint8Array; weights: number[] };
+
   constructor(readonly config: TrainConfig, mnist?: MnistSplit) {
     this.#mnist = mnist;
     this.dim = config.dataset === "mnist" ? 784 : 2;
     if (config.dataset === "mnist" && !mnist) throw new Error("MNIST data is required");
+    if (mnist && config.selfCondition > 0) {
+      const x = new Float32Array(mnist.count * 784);
+      for (let i = 0; i < x.length; i++) x[i] = mnist.images[i] / 127.5 - 1;
+      const { assignment, weights } = kMeans(
+        x,
+        mnist.count,
+        784,
+        config.selfCondition,
+        config.seed,
+      );
+      // Rounded once, so the trainer draws with exactly the weights the metadata records.
+      this.clusters = { assignment, weights: weights.map((w) => Math.round(w * 1e6) / 1e6) };
+    }
   }
 
   /** Real samples per step: the batch times the packing degree. */
@@ -78,14 +95,15 @@ export class RealData {
     return out;
   }
 
-  /** The digit labels of MNIST batch `step` (the same rows as `batch(step)`). */
+  /**
+   * The digit labels of MNIST batch `step` (the same rows as `batch(step)`), or their clusters
+   * when self-conditioned.
+   */
   labels(step: number): number[] {
     if (!this.#mnist) throw new Error("only MNIST batches have labels");
     const start = this.#start(step);
-    return Array.from(
-      { length: this.rows },
-      (_, i) => this.#mnist!.labels[this.#order![start + i]],
-    );
+    const of = this.clusters?.assignment ?? this.#mnist.labels;
+    return Array.from({ length: this.rows }, (_, i) => of[this.#order![start + i]]);
   }
 
   /**
@@ -151,7 +169,7 @@ export class Gan {
   readonly pack: number;
 
   constructor(readonly config: TrainConfig, readonly data: RealData) {
-    this.classes = config.conditional ? 10 : 0;
+    this.classes = config.conditional ? 10 : config.selfCondition ?? 0;
     this.generator = this.#buildGenerator();
     this.pack = config.pack ?? 1;
     const ensemble = config.dEnsemble ?? 1;
@@ -275,7 +293,10 @@ export class Gan {
       const packRows = (x: tf.Tensor2D) =>
         pack > 1 ? tf.reshape(x, [packed, width]) as tf.Tensor2D : x;
       const realLabels = classes ? this.data.labels(step) : [];
-      const fakeLabels = classes ? labelsFor(seeds(DRAW.fakeLabels), rows, classes) : [];
+      // Fake labels: uniform digits, or clusters in proportion to their sizes.
+      const fakeLabels = classes
+        ? labelsFor(seeds(DRAW.fakeLabels), rows, classes, undefined, this.data.clusters?.weights)
+        : [];
       // Unconditional batches are drawn straight into the tensors' storage.
       const real = classes
         ? tf.tensor2d(withLabels(this.data.batch(step), rows, dim, classes, realLabels), [

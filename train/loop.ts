@@ -120,7 +120,10 @@ export async function runTraining(
           discriminator: metadataRate(config.dDropout),
         },
         ...(config.ema > 0 ? { ema: { decay: config.ema } } : {}),
-        ...(gan.classes ? { labels: Array.from({ length: gan.classes }, (_, i) => i) } : {}),
+        ...(config.conditional ? { labels: Array.from({ length: gan.classes }, (_, i) => i) } : {}),
+        ...(gan.data.clusters
+          ? { clusters: { count: gan.classes, weights: gan.data.clusters.weights } }
+          : {}),
         hyperparameters: hyperparameters(config),
         steps: step,
         seed: config.seed,
@@ -237,7 +240,7 @@ export async function runTraining(
   async function writeSamples(gan: Gan, step: number): Promise<void> {
     // The grid equals GET /sample?n=64&seed=<seed> on the saved model (labels, if any, drawn
     // from the seed like every served sample).
-    const spec = { size: config.latent, classes: gan.classes };
+    const spec = { size: config.latent, classes: gan.classes, weights: gan.data.clusters?.weights };
     const name = `${out}/samples/step-${String(step).padStart(7, "0")}.png`;
     await writing(`${out}/samples`, () => Deno.mkdir(`${out}/samples`, { recursive: true }));
     const png = config.dataset === "mnist"
