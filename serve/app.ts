@@ -253,7 +253,9 @@ export function createApp(input: ModelState | ServedModels, options: AppOptions 
         c,
         400,
         "invalid_parameter",
-        `label: ${state.sampler.id} is unconditional and takes no label`,
+        state.sampler.metadata.clusters
+          ? `label: ${state.sampler.id} is self-conditioned on unlabelled clusters (drawn from the seed) and takes no label`
+          : `label: ${state.sampler.id} is unconditional and takes no label`,
       );
     }
     if (label >= classes) {

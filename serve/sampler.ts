@@ -36,6 +36,8 @@ export interface SampleBody {
   range: [number, number] | null;
   /** Conditional models: the label of each sample. */
   labels?: number[];
+  /** Self-conditioned models: the cluster each sample was drawn from. */
+  clusters?: number[];
   /** n arrays of the sample's values, row-major. */
   samples: number[][];
 }
@@ -109,7 +111,8 @@ export class Sampler {
       shape: this.#loaded.metadata.outputShape,
       encoding: this.isImage ? "uint8" : "float32",
       range: this.isImage ? [0, 255] : null,
-      ...(labels.length ? { labels } : {}),
+      // A self-conditioned model's one-hot classes are clusters, not digits: named as such.
+      ...(labels.length ? this.metadata.clusters ? { clusters: labels } : { labels } : {}),
     };
     // Typed-array join is several times faster than JSON.stringify of nested number arrays
     // (measured: JSON encoding was a fifth of the server's CPU at n = 1) and prints the same.

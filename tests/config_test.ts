@@ -47,6 +47,8 @@ Deno.test("every flag parses its documented form", () => {
     "0.9",
     "--g-top-k",
     "1:0.5",
+    "--self-condition",
+    "0",
     "--lr",
     "1e-3",
     "--lr-decay",
@@ -98,6 +100,7 @@ Deno.test("every flag parses its documented form", () => {
     backend: "cpu",
     resume: true,
     conditional: false,
+    selfCondition: 0,
   });
   assert.equal(explicit.size, Object.keys(FLAGS).length + 1);
 });

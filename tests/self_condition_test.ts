@@ -1,0 +1,112 @@
+/**
+ * Self-conditioning (--self-condition K): k-means clusters of the training images stand in for
+ * labels; G's input carries the cluster's one-hot code, drawn from the seed by cluster size.
+ */
+import assert from "node:assert/strict";
+import { kMeans } from "../train/clusters.ts";
+import { labelsFor, latentBatch, mix32, Rng } from "../random/seeded.ts";
+import { parseTrainArgs } from "../train/config.ts";
+import { runTraining } from "../train/loop.ts";
+import { loadEdgeGenerator } from "../engine/edge_generator.ts";
+import { generatorInputs, inputSpec } from "../format/generator_format.ts";
+import { createApp } from "../serve/app.ts";
+import { Sampler } from "../serve/sampler.ts";
+import { initBackend } from "../engine/backend.ts";
+import { quietPrinter, smallConfig, tempDir, weightsHash } from "./helpers.ts";
+
+await initBackend("wasm");
+
+Deno.test("k-means finds three separated blobs, sized as they are, the same for a seed", () => {
+  const sizes = [600, 300, 100];
+  const centres = [[-5, 0], [5, 0], [0, 8]];
+  const rng = new Rng(mix32(7, 1));
+  const rows: number[] = [];
+  const truth: number[] = [];
+  sizes.forEach((size, c) => {
+    for (let i = 0; i < size; i++) {
+      rows.push(centres[c][0] + rng.nextNormal() * 0.5, centres[c][1] + rng.nextNormal() * 0.5);
+      truth.push(c);
+    }
+  });
+  const x = Float32Array.from(rows);
+  const { assignment, weights } = kMeans(x, 1000, 2, 3, 1);
+  // Each blob maps to one cluster, whatever its number.
+  const clusterOf = [0, 600, 900].map((first) => assignment[first]);
+  assert.equal(new Set(clusterOf).size, 3);
+  truth.forEach((c, i) => assert.equal(assignment[i], clusterOf[c]));
+  assert.deepEqual(clusterOf.map((k) => weights[k]), [0.6, 0.3, 0.1]);
+  assert.deepEqual(kMeans(x, 1000, 2, 3, 1).assignment, assignment);
+});
+
+Deno.test("clusters are drawn in proportion to their sizes, and the first k of n are the same", () => {
+  const weights = [0.5, 0.3, 0.2];
+  const drawn = labelsFor(9, 20_000, 3, undefined, weights);
+  const share = [0, 1, 2].map((c) => drawn.filter((d) => d === c).length / drawn.length);
+  share.forEach((s, c) => assert.ok(Math.abs(s - weights[c]) < 0.015, `cluster ${c}: ${s}`));
+  assert.deepEqual(labelsFor(9, 5, 3, undefined, weights), drawn.slice(0, 5));
+});
+
+Deno.test("a self-conditioned run records its clusters, serves them from the seed, takes no label, and resumes exactly", async (t) => {
+  const dir = await tempDir(t);
+  try {
+    const quiet = { printer: quietPrinter().printer };
+    const flags = { selfCondition: 3 };
+    await runTraining(smallConfig(`${dir}/full`, flags), new Set(), quiet);
+    await runTraining(smallConfig(`${dir}/split`, flags), new Set(), {
+      ...quiet,
+      beforeStep: (_gan, step) => {
+        if (step === 20) throw new Error("stop");
+      },
+    }).catch((err) => assert.equal((err as Error).message, "stop"));
+    await runTraining(
+      smallConfig(`${dir}/split`, { ...flags, resume: true }),
+      new Set(["resume"]),
+      quiet,
+    );
+    assert.equal(await weightsHash(`${dir}/split`), await weightsHash(`${dir}/full`));
+
+    const runner = await loadEdgeGenerator(`${dir}/full`);
+    const { clusters, labels } = runner.metadata;
+    assert.equal(labels, undefined, "no digit labels");
+    assert.equal(clusters!.count, 3);
+    assert.ok(Math.abs(clusters!.weights.reduce((a, b) => a + b, 0) - 1) < 1e-5);
+    assert.deepEqual(inputSpec(runner.metadata), {
+      size: 8,
+      classes: 3,
+      weights: clusters!.weights,
+    });
+
+    const app = createApp({ ready: true, sampler: new Sampler(runner) });
+    const body = await (await app.request("/sample?seed=12&n=6")).json();
+    assert.deepEqual(body.clusters, labelsFor(12, 6, 3, undefined, clusters!.weights));
+    assert.equal(body.labels, undefined);
+    // The served pixels are G on the latent plus that cluster's one-hot code.
+    const rows = generatorInputs(inputSpec(runner.metadata), 12, 6);
+    assert.deepEqual(Array.from(rows.subarray(0, 8)), Array.from(latentBatch(12, 1, 8)));
+    assert.equal(rows[8 + body.clusters[0]], 1);
+    const refused = await app.request("/sample?seed=12&label=1");
+    assert.equal(refused.status, 400);
+    assert.match((await refused.json()).detail, /self-conditioned on unlabelled clusters/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("--self-condition needs MNIST without --conditional, and 2 or more clusters", () => {
+  const cases: [string[], string][] = [
+    [
+      ["--self-condition", "5", "--dataset", "ring8"],
+      "--self-condition: needs --dataset mnist without --conditional (got ring8)",
+    ],
+    [
+      ["--self-condition", "5", "--conditional"],
+      "--self-condition: needs --dataset mnist without --conditional (got mnist with --conditional)",
+    ],
+    [
+      ["--self-condition", "1"],
+      '--self-condition: got "1"; accepts an integer 0..100 (0 = off), 2 or more clusters',
+    ],
+  ];
+  for (const [argv, message] of cases) assert.throws(() => parseTrainArgs(argv), { message });
+  assert.equal(parseTrainArgs(["--self-condition", "30"]).config.selfCondition, 30);
+});
