@@ -8,11 +8,7 @@
  * ```
  */
 import { type Context, Hono } from "hono";
-import { cors } from "hono/cors";
 import { methodNotAllowed } from "hono/method-not-allowed";
-import { requestId } from "hono/request-id";
-import { secureHeaders } from "hono/secure-headers";
-import { endTime, startTime, timing } from "hono/timing";
 import {
   type ApiError,
   INTERPOLATE_PARAMS,
@@ -26,6 +22,7 @@ import { openApiDocument, ROUTES } from "./routes.ts";
 import type { Sampler } from "./sampler.ts";
 import { QueueFullError, type QueueOptions, SampleQueue } from "./queue.ts";
 import { renderPage } from "./page.ts";
+import { addTiming, edgeHeaders } from "./headers.ts";
 
 /** The model as the server sees it: ready to sample, or failed with a reason. */
 export type ModelState = { ready: true; sampler: Sampler } | { ready: false; reason: string };
@@ -118,32 +115,7 @@ export function createApp(input: ModelState | ServedModels, options: AppOptions 
     );
   };
 
-  app.use(requestId());
-  app.use(timing({ totalDescription: "total" }));
-  app.use(secureHeaders({
-    crossOriginResourcePolicy: "cross-origin",
-    contentSecurityPolicy: {
-      defaultSrc: ["'none'"],
-      imgSrc: ["'self'", "data:"],
-      styleSrc: ["'unsafe-inline'"],
-      frameAncestors: ["'none'"],
-      formAction: ["'self'"],
-    },
-  }));
-  app.use(cors({
-    origin: "*",
-    allowMethods: ["GET", "HEAD"],
-    exposeHeaders: [
-      "X-Seed",
-      "X-Label",
-      "X-From",
-      "X-To",
-      "X-Steps",
-      "ETag",
-      "Server-Timing",
-      "X-Request-Id",
-    ],
-  }));
+  app.use(edgeHeaders());
   app.use(methodNotAllowed({
     app,
     onMethodNotAllowed: (c, methods) =>
@@ -218,7 +190,7 @@ export function createApp(input: ModelState | ServedModels, options: AppOptions 
     }
 
     // Queue wait plus the (possibly batched) predict.
-    startTime(c, "generate");
+    const generateStart = performance.now();
     let values: Float32Array;
     let inputs: { rows: Float32Array; labels: number[] };
     try {
@@ -230,13 +202,13 @@ export function createApp(input: ModelState | ServedModels, options: AppOptions 
         "Retry-After": "1",
       });
     } finally {
-      endTime(c, "generate");
+      addTiming(c, "generate", performance.now() - generateStart);
     }
-    startTime(c, "encode");
+    const encodeStart = performance.now();
     const body = format === "png"
       ? await sampler.png(values, request.n, request.scale, request.cols)
       : sampler.json(request.fields, values, request.n, inputs.labels);
-    endTime(c, "encode");
+    addTiming(c, "encode", performance.now() - encodeStart);
     headers["Content-Type"] = format === "png" ? "image/png" : "application/json; charset=UTF-8";
     return c.body(body as Uint8Array<ArrayBuffer> | string, 200, headers);
   };

@@ -265,11 +265,36 @@ Deno.test("every response carries CORS, security, request-id and timing headers"
   assert.equal(res.headers.get("X-Content-Type-Options"), "nosniff");
   assert.match(res.headers.get("X-Request-Id")!, /^[0-9a-f-]{36}$/);
   assert.match(res.headers.get("Server-Timing")!, /generate;dur=[\d.]+/);
+  assert.match(res.headers.get("Server-Timing")!, /encode;dur=[\d.]+, total;dur=[\d.]+$/);
+  assert.equal(res.headers.get("Strict-Transport-Security"), "max-age=15552000; includeSubDomains");
+  // Document-only headers go on the page, not on JSON or PNG.
+  assert.equal(res.headers.get("Content-Security-Policy"), null);
+  const page = await app.request("/?seed=1");
+  assert.match(
+    page.headers.get("Content-Security-Policy")!,
+    /default-src 'none'.*frame-ancestors 'none'/,
+  );
+  assert.equal(page.headers.get("X-Frame-Options"), "DENY");
+  assert.equal(page.headers.get("X-Content-Type-Options"), "nosniff");
+  await page.body?.cancel();
+  // A client's own request id is echoed; a hostile one is replaced.
+  const mine = await app.request("/healthz", { headers: { "X-Request-Id": "trace-42" } });
+  assert.equal(mine.headers.get("X-Request-Id"), "trace-42");
+  const bad = await app.request("/healthz", { headers: { "X-Request-Id": "a b<script>" } });
+  assert.match(bad.headers.get("X-Request-Id")!, /^[0-9a-f-]{36}$/);
+  await Promise.all([mine.body?.cancel(), bad.body?.cancel(), res.body?.cancel()]);
   const preflight = await app.request("/sample", {
     method: "OPTIONS",
-    headers: { Origin: "https://example.org", "Access-Control-Request-Method": "GET" },
+    headers: {
+      Origin: "https://example.org",
+      "Access-Control-Request-Method": "GET",
+      "Access-Control-Request-Headers": "if-none-match",
+    },
   });
   assert.equal(preflight.status, 204);
+  assert.equal(preflight.headers.get("Access-Control-Allow-Methods"), "GET,HEAD");
+  assert.equal(preflight.headers.get("Access-Control-Allow-Headers"), "if-none-match");
+  assert.equal(preflight.headers.get("Access-Control-Allow-Origin"), "*");
 });
 
 Deno.test("a model that failed to load answers 503 with the reason and never samples", async () => {
