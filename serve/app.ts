@@ -23,6 +23,7 @@ import type { Sampler } from "./sampler.ts";
 import { QueueFullError, type QueueOptions, SampleQueue } from "./queue.ts";
 import { renderPage } from "./page.ts";
 import { addTiming, edgeHeaders } from "./headers.ts";
+import { ResponseCache } from "./response_cache.ts";
 
 /** The model as the server sees it: ready to sample, or failed with a reason. */
 export type ModelState = { ready: true; sampler: Sampler } | { ready: false; reason: string };
@@ -81,6 +82,8 @@ const IMMUTABLE = "public, max-age=31536000, immutable";
 export interface AppOptions {
   /** Bounds on queued generation work (see serve/queue.ts). */
   queue?: Partial<QueueOptions>;
+  /** Bytes of recently served seeded bodies kept for repeats (0 = no cache). */
+  cacheBytes?: number;
 }
 
 /**
@@ -100,6 +103,7 @@ export function createApp(input: ModelState | ServedModels, options: AppOptions 
     throw new Error(`the default model ${served.defaultName} is not among the served models`);
   }
   const openApi = JSON.stringify(openApiDocument());
+  const cache = new ResponseCache(options.cacheBytes);
 
   /** The entry `?model=` names (or the default), or a 400 naming the models there are. */
   const entryFor = (c: Context, name: string | undefined) => {
@@ -185,6 +189,11 @@ export function createApp(input: ModelState | ServedModels, options: AppOptions 
       headers["ETag"] = etag;
       headers["Cache-Control"] = IMMUTABLE;
       if (matchesEtag(c.req.header("If-None-Match"), etag)) return c.body(null, 304, headers);
+      const hit = cache.get(etag);
+      if (hit) {
+        headers["Content-Type"] = hit.type;
+        return c.body(hit.body as Uint8Array<ArrayBuffer> | string, 200, headers);
+      }
     } else {
       headers["Cache-Control"] = "no-store";
     }
@@ -210,6 +219,7 @@ export function createApp(input: ModelState | ServedModels, options: AppOptions 
       : sampler.json(request.fields, values, request.n, inputs.labels);
     addTiming(c, "encode", performance.now() - encodeStart);
     headers["Content-Type"] = format === "png" ? "image/png" : "application/json; charset=UTF-8";
+    if (headers["ETag"]) cache.set(headers["ETag"], { body, type: headers["Content-Type"] });
     return c.body(body as Uint8Array<ArrayBuffer> | string, 200, headers);
   };
 

@@ -6,6 +6,7 @@ import { loadEdgeGenerator } from "../engine/edge_generator.ts";
 import { decodePng, toPixels } from "../image/png.ts";
 import { latentBatch } from "../random/seeded.ts";
 import { createApp } from "../serve/app.ts";
+import { ResponseCache } from "../serve/response_cache.ts";
 import { Sampler } from "../serve/sampler.ts";
 import { SAMPLE_LIMITS } from "../serve/params.ts";
 import { startServer, taskArgs, trainTinyModel } from "./helpers.ts";
@@ -260,7 +261,9 @@ Deno.test("GET / is an HTML page showing a PNG grid for the seed, with a permali
 });
 
 Deno.test("every response carries CORS, security, request-id and timing headers", async () => {
-  const res = await app.request("/sample?seed=1", { headers: { Origin: "https://example.org" } });
+  const res = await app.request("/sample?seed=918273", {
+    headers: { Origin: "https://example.org" },
+  });
   assert.equal(res.headers.get("Access-Control-Allow-Origin"), "*");
   assert.equal(res.headers.get("X-Content-Type-Options"), "nosniff");
   assert.match(res.headers.get("X-Request-Id")!, /^[0-9a-f-]{36}$/);
@@ -490,4 +493,41 @@ Deno.test("GET /interpolate walks from one seed's latent to another's, ends incl
     assert.equal(bad.status, 400, path);
     assert.match((await json(bad)).detail, detail);
   }
+});
+
+Deno.test("a repeated seeded request is answered from the cache: the same bytes, no generation", async () => {
+  const first = await app.request("/sample?seed=5150&n=3&format=png");
+  const again = await app.request("/sample?seed=5150&n=3&format=png");
+  assert.deepEqual(
+    new Uint8Array(await again.arrayBuffer()),
+    new Uint8Array(await first.arrayBuffer()),
+  );
+  assert.match(first.headers.get("Server-Timing")!, /generate;dur=/);
+  assert.doesNotMatch(again.headers.get("Server-Timing")!, /generate/);
+  assert.equal(again.headers.get("ETag"), first.headers.get("ETag"));
+  assert.equal(again.headers.get("Content-Type"), "image/png");
+  // Unseeded requests are never cached; with no cache every request generates.
+  const uncached = createApp({ ready: true, sampler }, { cacheBytes: 0 });
+  for (let i = 0; i < 2; i++) {
+    const res = await uncached.request("/sample?seed=5150&n=3&format=png");
+    assert.match(res.headers.get("Server-Timing")!, /generate;dur=/);
+    await res.body?.cancel();
+  }
+});
+
+Deno.test("the response cache keeps the most recently used bodies within its byte bound", () => {
+  const cache = new ResponseCache(10);
+  cache.set("a", { body: "aaaa", type: "t" });
+  cache.set("b", { body: "bbbb", type: "t" });
+  cache.get("a"); // a is now the most recent
+  cache.set("c", { body: "cccc", type: "t" }); // 12 bytes: b, the least recent, goes
+  assert.deepEqual([cache.get("a")?.body, cache.get("b"), cache.get("c")?.body], [
+    "aaaa",
+    undefined,
+    "cccc",
+  ]);
+  assert.equal(cache.bytes, 8);
+  cache.set("huge", { body: "x".repeat(11), type: "t" }); // larger than the bound: not kept
+  assert.equal(cache.get("huge"), undefined);
+  assert.equal(cache.size, 2);
 });
