@@ -4,9 +4,9 @@
  *
  * Why: the server's cold start was dominated by importing tfjs (core ~90 ms, layers ~45 ms,
  * wasm backend start ~25 ms, measured with bench/); a model this simple needs one matrix kernel.
- * The kernel (assembled in engine/wasm_asm.ts) computes a block of 4 rows x 8 columns per pass
- * over the inner dimension, starting from the bias and adding products in input order, with
- * the activation (LeakyReLU, ReLU, linear) fused; tanh and sigmoid run in JavaScript on the
+ * The kernels (engine/kernels/dense.wat, compiled by wabt) compute 8 columns of 4 rows, or of
+ * one row, per pass over the inner dimension, starting from the bias and adding products in
+ * input order, with the activation (LeakyReLU, ReLU, linear) fused; tanh and sigmoid run in JavaScript on the
  * last layer's outputs. Weights are stored once, padded with zeros to whole 8-column groups, so
  * the kernel has no edge cases and padded units stay exactly 0 through every layer.
  *
@@ -18,7 +18,8 @@
  * const out = net.predict(inputs, n); // n x outputWidth, row-major
  * ```
  */
-import { F32, I32, instantiate, type KernelSpec, op, V128 } from "./wasm_asm.ts";
+import { instantiateKernel } from "./kernels/base64.ts";
+import { DENSE_WASM } from "./kernels/kernels.ts";
 
 /** A topology or weights this engine cannot run; the message says what and why. */
 export class UnsupportedModelError extends Error {
@@ -42,178 +43,22 @@ export interface WeightSpec {
   dtype: string;
 }
 
-const { get, set, i32 } = op;
 const ROWS = 4, COLS = 8;
 /** Batch rows the activation buffers are sized for up front (the server's largest batch). */
 const RESERVED_ROWS = 256;
 
-/**
- * dense(x, w, b, y, rowGroups, K, colGroups, act, alpha): y = act(x W + b) for rowGroups*4 rows,
- * with x [rows, K] (row stride K), W packed as [colGroups][K][8], b [colGroups*8], y [rows, colGroups*8];
- * pointers in bytes. act 1 applies max(v, alpha*v) (LeakyReLU; ReLU with alpha 0).
- */
-const DENSE: KernelSpec = (() => {
-  const [X, W, B, Y, ROWG, K, COLG, ACT, ALPHA] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
-  const [R, J, KK, WP, XP, KX, NP, YP] = [9, 10, 11, 12, 13, 14, 15, 16];
-  const ACC = 17; // 8 accumulators: row r, half h at ACC + 2r + h
-  const [W0, W1, XS, AL] = [25, 26, 27, 28];
-  const ROWP = [13, 29, 30, 31]; // x row pointers: XP, then XP + KX, + 2 KX, + 3 KX
-  const acc = (r: number, h: number) => ACC + 2 * r + h;
-  const everyAcc = (f: (a: number) => number[]) =>
-    [0, 1, 2, 3].flatMap((r) => [0, 1].flatMap((h) => f(acc(r, h))));
-  const body = [
-    // KX = K*4 (bytes per input row), NP = colGroups*32 (bytes per weight/output row)
-    ...get(K),
-    ...i32(4),
-    ...op.i32Mul,
-    ...set(KX),
-    ...get(COLG),
-    ...i32(32),
-    ...op.i32Mul,
-    ...set(NP),
-    ...get(ALPHA),
-    ...op.f32x4Splat,
-    ...set(AL),
-    ...i32(0),
-    ...set(R),
-    ...op.block,
-    ...op.loop, // rows, 4 at a time
-    ...get(R),
-    ...get(ROWG),
-    ...op.i32LtU,
-    ...op.i32Eqz,
-    ...op.brIf(1),
-    ...i32(0),
-    ...set(J),
-    ...op.block,
-    ...op.loop, // columns, 8 at a time
-    ...get(J),
-    ...get(COLG),
-    ...op.i32LtU,
-    ...op.i32Eqz,
-    ...op.brIf(1),
-    // accumulators start at the bias
-    ...[0, 1].flatMap((h) => [
-      ...get(B),
-      ...get(J),
-      ...i32(32),
-      ...op.i32Mul,
-      ...op.i32Add,
-      ...op.v128Load(16 * h),
-      ...set(acc(0, h)),
-    ]),
-    ...[1, 2, 3].flatMap((r) => [0, 1].flatMap((h) => [...get(acc(0, h)), ...set(acc(r, h))])),
-    // WP = W + J*K*32 (W is packed by column group: [group][k][8]); XP = X + R*4*KX
-    ...get(W),
-    ...get(J),
-    ...get(KX),
-    ...i32(8),
-    ...op.i32Mul,
-    ...op.i32Mul,
-    ...op.i32Add,
-    ...set(WP),
-    ...get(X),
-    ...get(R),
-    ...i32(4),
-    ...op.i32Mul,
-    ...get(KX),
-    ...op.i32Mul,
-    ...op.i32Add,
-    ...set(XP),
-    ...[1, 2, 3].flatMap((r) => [...get(ROWP[r - 1]), ...get(KX), ...op.i32Add, ...set(ROWP[r])]),
-    ...get(K),
-    ...set(KK),
-    ...op.block,
-    ...op.loop, // inner dimension
-    ...get(KK),
-    ...op.i32Eqz,
-    ...op.brIf(1),
-    ...get(WP),
-    ...op.v128Load(0),
-    ...set(W0),
-    ...get(WP),
-    ...op.v128Load(16),
-    ...set(W1),
-    ...[0, 1, 2, 3].flatMap((r) => [
-      // XS = splat(x[row r, k])
-      ...get(ROWP[r]),
-      ...op.load32Splat(0),
-      ...set(XS),
-      ...[0, 1].flatMap((h) => [
-        ...get(acc(r, h)),
-        ...get(XS),
-        ...get(h === 0 ? W0 : W1),
-        ...op.f32x4Mul,
-        ...op.f32x4Add,
-        ...set(acc(r, h)),
-      ]),
-    ]),
-    ...get(WP),
-    ...i32(32),
-    ...op.i32Add,
-    ...set(WP),
-    ...ROWP.flatMap((p) => [...get(p), ...i32(4), ...op.i32Add, ...set(p)]),
-    ...get(KK),
-    ...i32(1),
-    ...op.i32Sub,
-    ...set(KK),
-    ...op.br(0),
-    ...op.end,
-    ...op.end,
-    // activation
-    ...get(ACT),
-    ...op.if,
-    ...everyAcc((
-      a,
-    ) => [...get(a), ...get(a), ...get(AL), ...op.f32x4Mul, ...op.f32x4Max, ...set(a)]),
-    ...op.end,
-    // store: YP = Y + R*4*NP + J*32
-    ...get(Y),
-    ...get(R),
-    ...i32(4),
-    ...op.i32Mul,
-    ...get(NP),
-    ...op.i32Mul,
-    ...op.i32Add,
-    ...get(J),
-    ...i32(32),
-    ...op.i32Mul,
-    ...op.i32Add,
-    ...set(YP),
-    ...[0, 1, 2, 3].flatMap((r) => [
-      // row r's address in WP (free after the inner loop), then both halves
-      ...get(YP),
-      ...(r === 0 ? [] : [...get(NP), ...i32(r), ...op.i32Mul, ...op.i32Add]),
-      ...set(WP),
-      ...get(WP),
-      ...get(acc(r, 0)),
-      ...op.v128Store(0),
-      ...get(WP),
-      ...get(acc(r, 1)),
-      ...op.v128Store(16),
-    ]),
-    ...get(J),
-    ...i32(1),
-    ...op.i32Add,
-    ...set(J),
-    ...op.br(0),
-    ...op.end,
-    ...op.end,
-    ...get(R),
-    ...i32(1),
-    ...op.i32Add,
-    ...set(R),
-    ...op.br(0),
-    ...op.end,
-    ...op.end,
-  ];
-  return {
-    params: [I32, I32, I32, I32, I32, I32, I32, I32, F32],
-    locals: [...Array(8).fill(I32), ...Array(12).fill(V128), I32, I32, I32],
-    body,
-    exportName: "dense",
-  };
-})();
+/** dense4 / dense1 (kernels/dense.wat): y = act(x W + b) for groups of 4 rows, or single rows. */
+type DenseKernel = (
+  x: number,
+  w: number,
+  b: number,
+  y: number,
+  rows: number,
+  k: number,
+  colGroups: number,
+  act: number,
+  alpha: number,
+) => void;
 
 interface Placed extends Layer {
   /** Byte offsets of the padded kernel, packed [cols][k][8], and bias [cols*8]. */
@@ -312,7 +157,8 @@ export class DenseNet {
   readonly outDim: number;
   readonly #layers: Placed[];
   readonly #memory: WebAssembly.Memory;
-  readonly #dense: (...args: number[]) => void;
+  readonly #dense4: DenseKernel;
+  readonly #dense1: DenseKernel;
   /** First free byte after the weights: activation buffers start here. */
   readonly #heapStart: number;
   /** Bytes of one activation row: the widest layer input or (padded) output. */
@@ -336,9 +182,10 @@ export class DenseNet {
     // grow under load; bigger batches grow it once.
     const reserved = offset + 2 * this.#bufferBytes(RESERVED_ROWS);
     this.#memory = new WebAssembly.Memory({ initial: Math.ceil(reserved / PAGE) });
-    const dense = instantiate(DENSE, this.#memory);
-    if (!dense) throw new UnsupportedModelError("this runtime cannot run WebAssembly SIMD");
-    this.#dense = dense;
+    const kernels = instantiateKernel(DENSE_WASM, this.#memory);
+    if (!kernels) throw new UnsupportedModelError("this runtime cannot run WebAssembly SIMD");
+    this.#dense4 = kernels.dense4 as DenseKernel;
+    this.#dense1 = kernels.dense1 as DenseKernel;
     const heap = new Float32Array(this.#memory.buffer);
     for (const l of placed) {
       const kernel = weights.get(`${l.name}/kernel`), bias = weights.get(`${l.name}/bias`);
@@ -418,23 +265,21 @@ export class DenseNet {
     }
     let heap = new Float32Array(this.#memory.buffer);
     heap.set(inputs, a / 4);
-    heap.fill(0, a / 4 + inputs.length, a / 4 + rows * this.inDim);
+    // Whole groups of 4 rows share each weight load; the rest (all of n = 1) run row by row.
+    // Both compute a row identically, so a sample does not depend on its batch.
+    const groups = Math.floor(n / ROWS), rest = n - groups * ROWS;
     let x = a, y = b;
     for (const l of this.#layers) {
-      this.#dense(
-        x,
-        l.w,
-        l.b,
-        y,
-        rows / ROWS,
-        l.k,
-        l.cols,
-        l.activation === "leaky" ? 1 : 0,
-        l.alpha,
-      );
+      const act = l.activation === "leaky" ? 1 : 0;
+      if (groups) this.#dense4(x, l.w, l.b, y, groups, l.k, l.cols, act, l.alpha);
+      if (rest) {
+        const done = groups * ROWS;
+        const xRest = x + done * l.k * 4, yRest = y + done * l.cols * COLS * 4;
+        this.#dense1(xRest, l.w, l.b, yRest, rest, l.k, l.cols, act, l.alpha);
+      }
       if (l.activation === "tanh" || l.activation === "sigmoid") {
         heap = new Float32Array(this.#memory.buffer);
-        const end = y / 4 + rows * l.cols * COLS;
+        const end = y / 4 + n * l.cols * COLS;
         if (l.activation === "tanh") {
           for (let i = y / 4; i < end; i++) heap[i] = Math.tanh(heap[i]);
         } else {

