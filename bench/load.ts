@@ -59,12 +59,20 @@ export async function loadWithDeno(
 /** Runs wrk when installed (it generates load more cheaply than a JS client); else undefined. */
 export async function loadWithWrk(
   url: string,
-  options: { connections: number; seconds: number },
+  options: { connections: number; seconds: number; script?: string },
 ): Promise<LoadResult | undefined> {
   let out;
+  const script = options.script ? ["-s", options.script] : [];
   try {
     out = await new Deno.Command("wrk", {
-      args: ["-t1", `-c${options.connections}`, `-d${options.seconds}s`, "--latency", url],
+      args: [
+        "-t1",
+        `-c${options.connections}`,
+        `-d${options.seconds}s`,
+        "--latency",
+        ...script,
+        url,
+      ],
       stdout: "piped",
       stderr: "piped",
     }).output();

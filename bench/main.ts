@@ -20,7 +20,10 @@ const { values: flags } = parseArgs({
   args: Deno.args,
   options: {
     quick: { type: "boolean", default: false },
-    out: { type: "string", default: "bench/RESULTS.md" },
+    /** "serving": only the serving and start-up rows (no training runs). */
+    only: { type: "string" },
+    /** Default bench/RESULTS.md, or bench/RESULTS-serving.md with --only serving. */
+    out: { type: "string" },
   },
 });
 const QUICK = flags.quick;
@@ -245,10 +248,38 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-async function load(url: string, connections: number): Promise<LoadResult> {
+async function load(url: string, connections: number, script?: string): Promise<LoadResult> {
   const seconds = QUICK ? 3 : 10;
-  return (await loadWithWrk(url, { connections, seconds })) ??
-    await loadWithDeno([url], { connections, seconds, requests: QUICK ? 5_000 : 50_000 });
+  const wrk = await loadWithWrk(url, { connections, seconds, script });
+  if (wrk || script) return wrk!;
+  return await loadWithDeno([url], { connections, seconds, requests: QUICK ? 5_000 : 50_000 });
+}
+
+/** Requests per second of the bare Hono app (the reference for the serving ratios). */
+async function bareRate(): Promise<LoadResult> {
+  const port = freePort();
+  const child = spawn(BARE_ARGS, port);
+  try {
+    await coldWait(`http://127.0.0.1:${port}/`);
+    return await load(`http://127.0.0.1:${port}/`, 32);
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+  }
+}
+
+async function coldWait(url: string): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    try {
+      const res = await fetch(url);
+      await res.body?.cancel();
+      if (res.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`no 200 from ${url}`);
 }
 
 async function servingBench() {
@@ -289,22 +320,48 @@ async function servingBench() {
 
     const health = await load(`${base}/healthz`, 32);
     const sample = await load(`${base}/sample?n=1`, 32);
+    const cached = await load(`${base}/sample?n=1&seed=42`, 32);
+    const fresh = (await loadWithWrk(`${base}/sample?n=1`, {
+      connections: 32,
+      seconds: QUICK ? 3 : 10,
+      script: `${ROOT}/bench/fresh_seed.lua`,
+    })) ?? sample;
     const png = await load(`${base}/sample?n=64&format=png`, 8);
+    const bare = await bareRate();
+    const vsBare = (r: LoadResult) => `${(r.perSecond / bare.perSecond).toFixed(2)}x the bare app`;
+    add(
+      "serve",
+      'GET / of a bare Hono app ("ok")',
+      `${bare.perSecond.toFixed(0)} req/s`,
+      `p50 ${bare.p50Ms.toFixed(2)} ms (${bare.tool}, 32 connections); the reference below`,
+    );
     add(
       "serve",
       "GET /healthz",
       `${health.perSecond.toFixed(0)} req/s`,
-      `p50 ${health.p50Ms.toFixed(2)} ms, p99 ${
+      `${vsBare(health)}; p50 ${health.p50Ms.toFixed(2)} ms, p99 ${
         health.p99Ms.toFixed(2)
       } ms (${health.tool}, 32 connections)`,
     );
     add(
       "serve",
-      "GET /sample?n=1 (JSON)",
+      "GET /sample?n=1&seed=42 (JSON, repeated seed)",
+      `${cached.perSecond.toFixed(0)} req/s`,
+      `${vsBare(cached)}; p50 ${cached.p50Ms.toFixed(2)} ms, p99 ${cached.p99Ms.toFixed(2)} ms`,
+    );
+    add(
+      "serve",
+      "GET /sample?n=1&seed=<new each time> (JSON)",
+      `${fresh.perSecond.toFixed(0)} req/s`,
+      `${vsBare(fresh)}; p50 ${fresh.p50Ms.toFixed(2)} ms, p99 ${fresh.p99Ms.toFixed(2)} ms${
+        fresh === sample ? " (no wrk: unseeded requests)" : ""
+      }`,
+    );
+    add(
+      "serve",
+      "GET /sample?n=1 (JSON, no seed)",
       `${sample.perSecond.toFixed(0)} req/s`,
-      `p50 ${sample.p50Ms.toFixed(2)} ms, p99 ${sample.p99Ms.toFixed(2)} ms; ${
-        (sample.perSecond / health.perSecond).toFixed(2)
-      }x of /healthz`,
+      `${vsBare(sample)}; p50 ${sample.p50Ms.toFixed(2)} ms, p99 ${sample.p99Ms.toFixed(2)} ms`,
     );
     add(
       "serve",
@@ -350,7 +407,11 @@ async function servingBench() {
 const header = await machine();
 console.log(header.join("\n"));
 const started = performance.now();
-await trainingBench();
+if (flags.only !== undefined && flags.only !== "serving") {
+  console.error(`error: --only: got ${JSON.stringify(flags.only)}; accepts serving`);
+  Deno.exit(2);
+}
+if (flags.only !== "serving") await trainingBench();
 await servingBench();
 
 const table = [
@@ -372,5 +433,7 @@ ${header.join("\n")}
 
 ${table}
 `;
-await Deno.writeTextFile(`${ROOT}/${flags.out}`, report);
-console.log(`\nwritten to ${flags.out}`);
+const out = flags.out ??
+  (flags.only === "serving" ? "bench/RESULTS-serving.md" : "bench/RESULTS.md");
+await Deno.writeTextFile(`${ROOT}/${out}`, report);
+console.log(`\nwritten to ${out}`);
