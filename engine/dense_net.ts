@@ -180,12 +180,21 @@ export class DenseNet {
     this.#rowBytes = 4 * Math.max(this.inDim, ...placed.map((l) => l.cols * COLS));
     // Room for the weights and for batches up to RESERVED_ROWS, so a server's memory does not
     // grow under load; bigger batches grow it once.
-    const reserved = offset + 2 * this.#bufferBytes(RESERVED_ROWS);
+    // The unpacked kernels pass through the activation area first (see below).
+    const widest = Math.max(...layers.map((l) => l.inDim * l.outDim * 4));
+    const reserved = offset + Math.max(2 * this.#bufferBytes(RESERVED_ROWS), widest);
     this.#memory = new WebAssembly.Memory({ initial: Math.ceil(reserved / PAGE) });
     const kernels = instantiateKernel(DENSE_WASM, this.#memory);
     if (!kernels) throw new UnsupportedModelError("this runtime cannot run WebAssembly SIMD");
     this.#dense4 = kernels.dense4 as DenseKernel;
     this.#dense1 = kernels.dense1 as DenseKernel;
+    const pack = kernels.pack as (
+      src: number,
+      dst: number,
+      inDim: number,
+      outDim: number,
+      k: number,
+    ) => void;
     const heap = new Float32Array(this.#memory.buffer);
     for (const l of placed) {
       const kernel = weights.get(`${l.name}/kernel`), bias = weights.get(`${l.name}/bias`);
@@ -197,12 +206,10 @@ export class DenseNet {
       if (!bias || bias.length !== l.outDim) {
         throw new UnsupportedModelError(`weights for ${l.name}/bias [${l.outDim}] missing`);
       }
-      // Packed by 8-column group, then input row: the kernel reads its weights sequentially.
-      for (let i = 0; i < l.inDim; i++) {
-        for (let j = 0; j < l.outDim; j++) {
-          heap[l.w / 4 + ((j >> 3) * l.k + i) * COLS + (j & 7)] = kernel[i * l.outDim + j];
-        }
-      }
+      // Packed by 8-column group, then input row, so the kernels read weights sequentially:
+      // copied as they are to the (still unused) activation area, then placed by `pack`.
+      heap.set(kernel, offset / 4);
+      pack(offset, l.w, l.inDim, l.outDim, l.k);
       heap.set(bias, l.b / 4);
     }
   }
