@@ -142,8 +142,8 @@ Deno.test("a real server answers raw hostile requests (traversal, huge headers) 
         "a".repeat(100_000)
       }\r\nConnection: close\r\n\r\n`,
     );
-    const bigStatus = Number(big.match(/^HTTP\/1\.1 (\d{3})/)?.[1] ?? 0);
-    assert.ok(bigStatus === 0 || bigStatus < 500, big.split("\r\n")[0]);
+    // Deno's HTTP server refuses a 100 kB header block before the app sees it.
+    assert.equal(big.split("\r\n")[0], "HTTP/1.1 400 Bad Request");
     const ok = await fetch(`http://127.0.0.1:${port}/sample?seed=2`);
     assert.equal(ok.status, 200);
     await ok.body?.cancel();

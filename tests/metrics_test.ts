@@ -162,3 +162,49 @@ Deno.test("a real outlier's huge ball makes identical blobs 'precise' but not de
   assert.ok(Math.abs(density - 0.2) < 1e-12, `density ${density}`);
   assert.equal(coverage, 0.1);
 });
+
+Deno.test("Fréchet distance with covariances that do not commute: the 2-D closed form", () => {
+  // For 2 x 2 PSD matrices, Tr (S1 S2)^(1/2) = sqrt(Tr(S1 S2) + 2 sqrt(det S1 det S2)).
+  const n = 3000;
+  const mixed = (seed: number, m: number[], shift: number[]) => {
+    const z = gaussian(n, 2, seed);
+    return Float32Array.from({ length: 2 * n }, (_, i) => {
+      const row = Math.floor(i / 2), c = i % 2;
+      return m[2 * c] * z[2 * row] + m[2 * c + 1] * z[2 * row + 1] + shift[c];
+    });
+  };
+  const x = mixed(11, [2, 0, 1, 1], [0, 0]); // correlated, axis-tilted
+  const y = mixed(12, [1, -0.5, 0, 3], [1, -2]); // tilted the other way
+  const stats = (a: Float32Array) => {
+    const mean = [0, 1].map((c) => a.filter((_, i) => i % 2 === c).reduce((s, v) => s + v, 0) / n);
+    const cov = [0, 0, 0, 0];
+    for (let i = 0; i < n; i++) {
+      for (let r = 0; r < 2; r++) {
+        for (let c = 0; c < 2; c++) {
+          cov[2 * r + c] += (a[2 * i + r] - mean[r]) * (a[2 * i + c] - mean[c]) / (n - 1);
+        }
+      }
+    }
+    return { mean, cov };
+  };
+  const sx = stats(x), sy = stats(y);
+  const [a, b, , d] = sx.cov, [e, f, , h] = sy.cov;
+  // S1 S2 for symmetric S1 = [[a, b], [b, d]], S2 = [[e, f], [f, h]]: its trace.
+  const trProduct = a * e + 2 * b * f + d * h;
+  const det = (a * d - b * b) * (e * h - f * f);
+  const expected = (sx.mean[0] - sy.mean[0]) ** 2 + (sx.mean[1] - sy.mean[1]) ** 2 + a + d + e +
+    h - 2 * Math.sqrt(trProduct + 2 * Math.sqrt(det));
+  assert.ok(Math.abs(a * f + b * h - (e * b + f * d)) > 0.5, "the covariances do not commute");
+  close(frechetDistance(x, n, y, n, 2), expected, 1e-6 * expected, "closed form");
+});
+
+Deno.test("precision and recall by hand: k-NN radii exclude the point itself", () => {
+  // Real 0, 1, 3, 7 with k = 1: radii (to the nearest other real) 1, 1, 2, 4.
+  // Fakes -2, 4.5, 5.5, 12: 4.5 is in 3's ball, 5.5 in 7's; -2 and 12 in none: precision 1/2.
+  // Fake radii (k = 1): 6.5, 1, 1, 6.5; every real is in some fake's ball: recall 1.
+  // With the radius to the k-th neighbour counting the point itself (0), both would be 0.
+  const real = Float32Array.from([0, 1, 3, 7]), fake = Float32Array.from([-2, 4.5, 5.5, 12]);
+  assert.deepEqual(precisionRecall(real, 4, fake, 4, 1, 1), { precision: 0.5, recall: 1 });
+  // k = 2: real radii 3, 2, 3, 6: -2 is within 3 of 0 and 12 within 6 of 7: precision 1.
+  assert.deepEqual(precisionRecall(real, 4, fake, 4, 1, 2), { precision: 1, recall: 1 });
+});
