@@ -122,3 +122,31 @@ export async function weightsHash(dir: string): Promise<string> {
   const json = JSON.parse(await Deno.readTextFile(`${dir}/model.json`));
   return json.userDefinedMetadata.edgegan.weightsSha256;
 }
+
+/**
+ * Trains `config` to step `stopAt` (stopped there as by a crash, checkpoint kept), then resumes
+ * it to the end; returns the saved weights' hash, to compare with an uninterrupted run.
+ */
+export async function trainInterruptedAndResumed(
+  config: TrainConfig,
+  stopAt: number,
+): Promise<string> {
+  const { runTraining } = await import("../train/loop.ts");
+  const quiet = { printer: quietPrinter().printer };
+  const stop = new Error("stop");
+  await runTraining(config, new Set(), {
+    ...quiet,
+    beforeStep: (_gan, step) => {
+      if (step === stopAt) throw stop;
+    },
+  }).then(
+    () => {
+      throw new Error(`the run finished before step ${stopAt}`);
+    },
+    (err) => {
+      if (err !== stop) throw err;
+    },
+  );
+  await runTraining({ ...config, resume: true }, new Set(["resume"]), quiet);
+  return await weightsHash(config.out);
+}

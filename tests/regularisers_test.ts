@@ -13,7 +13,13 @@ import { Gan, RealData, topKMask, updateMovingAverage } from "../train/gan.ts";
 import { forward } from "../train/mlp.ts";
 import type { TrainConfig } from "../train/config.ts";
 import { loadMnist } from "../train/data.ts";
-import { quietPrinter, smallConfig, tempDir, weightsHash } from "./helpers.ts";
+import {
+  quietPrinter,
+  smallConfig,
+  tempDir,
+  trainInterruptedAndResumed,
+  weightsHash,
+} from "./helpers.ts";
 
 await initBackend("wasm");
 const mnist = await loadMnist("train");
@@ -166,18 +172,8 @@ Deno.test("every new flag keeps determinism and exact resume", async (t) => {
     const full = await weightsHash(`${dir}/full`);
     assert.equal(await weightsHash(`${dir}/again`), full, "deterministic");
     // Stop the same 30-step run at step 20 (schedules keep their 30-step length), then resume.
-    await runTraining(smallConfig(`${dir}/split2`, flags), new Set(), {
-      ...quiet,
-      beforeStep: (_gan, step) => {
-        if (step === 20) throw new Error("stop");
-      },
-    }).catch((err) => assert.equal((err as Error).message, "stop"));
-    await runTraining(
-      smallConfig(`${dir}/split2`, { ...flags, resume: true }),
-      new Set(["resume"]),
-      quiet,
-    );
-    assert.equal(await weightsHash(`${dir}/split2`), full, "resumed run equals the full run");
+    const resumed = await trainInterruptedAndResumed(smallConfig(`${dir}/split2`, flags), 20);
+    assert.equal(resumed, full, "resumed run equals the full run");
     const { metadata } = await loadGenerator(`${dir}/full`);
     assert.deepEqual(metadata.dropout, { generator: "0.5:0:cosine", discriminator: "0.5:0.1" });
   } finally {

@@ -12,7 +12,13 @@ import { generatorInputs, inputSpec } from "../format/generator_format.ts";
 import { createApp } from "../serve/app.ts";
 import { Sampler } from "../serve/sampler.ts";
 import { initBackend } from "../engine/backend.ts";
-import { quietPrinter, smallConfig, tempDir, weightsHash } from "./helpers.ts";
+import {
+  quietPrinter,
+  smallConfig,
+  tempDir,
+  trainInterruptedAndResumed,
+  weightsHash,
+} from "./helpers.ts";
 
 await initBackend("wasm");
 
@@ -52,18 +58,8 @@ Deno.test("a self-conditioned run records its clusters, serves them from the see
     const quiet = { printer: quietPrinter().printer };
     const flags = { selfCondition: 3 };
     await runTraining(smallConfig(`${dir}/full`, flags), new Set(), quiet);
-    await runTraining(smallConfig(`${dir}/split`, flags), new Set(), {
-      ...quiet,
-      beforeStep: (_gan, step) => {
-        if (step === 20) throw new Error("stop");
-      },
-    }).catch((err) => assert.equal((err as Error).message, "stop"));
-    await runTraining(
-      smallConfig(`${dir}/split`, { ...flags, resume: true }),
-      new Set(["resume"]),
-      quiet,
-    );
-    assert.equal(await weightsHash(`${dir}/split`), await weightsHash(`${dir}/full`));
+    const resumed = await trainInterruptedAndResumed(smallConfig(`${dir}/split`, flags), 20);
+    assert.equal(resumed, await weightsHash(`${dir}/full`));
 
     const runner = await loadEdgeGenerator(`${dir}/full`);
     const { clusters, labels } = runner.metadata;
