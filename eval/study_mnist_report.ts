@@ -9,7 +9,15 @@
  */
 export const STUDY_RECIPE = ["--steps", "50000", "--ema", "0.999"];
 
-const dropout = (g: string, d: string) => ["--g-dropout", g, "--d-dropout", d];
+/** A cell's dropout rates, without self-conditioning unless `clusters` is given. */
+const dropout = (g: string, d: string, clusters = 0) => [
+  "--g-dropout",
+  g,
+  "--d-dropout",
+  d,
+  "--self-condition",
+  String(clusters),
+];
 
 /**
  * The cells: name, the flags that set them apart, and the seeds they need (the cells that
@@ -34,10 +42,21 @@ export const STUDY_CELLS: { name: string; flags: string[]; seeds: number }[] = [
     flags: [...dropout("0", "0"), "--d-ensemble", String(k), "--d-ensemble-drop", "0.5"],
     seeds: 1,
   })),
+  // Self-conditioning on 30 k-means clusters (Liu et al. 2020): the same question with it on.
+  { name: "g0.5to0-d0.25-sc30", flags: dropout("0.5:0", "0.25", 30), seeds: 3 },
+  { name: "g0-d0-sc30", flags: dropout("0", "0", 30), seeds: 1 },
+  { name: "g0.5-d0.5-sc30", flags: dropout("0.5", "0.5", 30), seeds: 1 },
 ];
 
 /** The order runs start in: these cells first, then the rest; seed 1 of all before seed 2. */
-export const STUDY_PRIORITY = ["g0.5to0-d0.25", "g0-d0.25", "g0.5-d0.5", "g0.5to0-d0.25-noema"];
+export const STUDY_PRIORITY = [
+  "g0.5to0-d0.25",
+  "g0-d0.25",
+  "g0.5-d0.5",
+  "g0.5to0-d0.25-noema",
+  "g0.5to0-d0.25-sc30",
+  "g0-d0-sc30",
+];
 
 export interface StudyResult {
   cell: string;

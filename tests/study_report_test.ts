@@ -35,9 +35,12 @@ Deno.test("the MNIST study report names the best cell, averages seeds and lists 
     const md = await Deno.readTextFile(`${dir}/docs/study-mnist.md`);
     assert.match(
       md,
-      /\*\*Best so far:\*\* `--g-dropout 0 --d-dropout 0\.5` \(cell `g0-d0\.5`\), Fréchet distance 11\.00 ± 1\.00/,
+      /\*\*Best so far:\*\* `--g-dropout 0 --d-dropout 0\.5 --self-condition 0` \(cell `g0-d0\.5`\), Fréchet distance 11\.00 ± 1\.00/,
     );
-    assert.match(md, /\| g0\.5-d0\.5 \| `--g-dropout 0\.5 --d-dropout 0\.5` \| 1 \| 30\.00 \|/);
+    assert.match(
+      md,
+      /\| g0\.5-d0\.5 \| `--g-dropout 0\.5 --d-dropout 0\.5 --self-condition 0` \| 1 \| 30\.00 \|/,
+    );
     assert.match(md, /\| g0-d0\.5 \| 21\.0 ± 1\.0 \| 11\.0 ± 1\.0 \|/);
     assert.match(md, /no result yet.*`dgan4`/);
     assert.match(
