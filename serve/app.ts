@@ -8,6 +8,7 @@
  * ```
  */
 import { type Context, Hono } from "hono";
+import { accepts } from "hono/accepts";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import {
   type ApiError,
@@ -78,6 +79,7 @@ class Served {
 }
 
 const IMMUTABLE = "public, max-age=31536000, immutable";
+const MEDIA_TYPES = ["application/json", "image/png"];
 
 export interface AppOptions {
   /** Bounds on queued generation work (see serve/queue.ts). */
@@ -160,7 +162,12 @@ export function createApp(input: ModelState | ServedModels, options: AppOptions 
   }) => {
     if (!state.ready) return unavailable(c, entry, state)!;
     const { sampler } = state;
-    const format = request.format ?? (acceptsPng(c.req.header("Accept")) ? "png" : "json");
+    // Without ?format=, the Accept header picks (hono/accepts: highest q, then most specific).
+    const format = request.format ??
+      (accepts(c, { header: "Accept", supports: MEDIA_TYPES, default: MEDIA_TYPES[0] }) ===
+          "image/png"
+        ? "png"
+        : "json");
     if (format === "png" && !sampler.isImage) {
       return error(
         c,
@@ -452,23 +459,6 @@ function error(
 ) {
   const body: ApiError = { error: code, detail };
   return c.json(body, status, { "Cache-Control": "no-store", ...headers });
-}
-
-/** True when the Accept header asks for PNG (and does not rank JSON above it). */
-function acceptsPng(accept: string | undefined): boolean {
-  if (!accept) return false;
-  const q = (type: string) => {
-    for (const part of accept.split(",")) {
-      const [media, ...params] = part.trim().toLowerCase().split(";");
-      if (media.trim() !== type) continue;
-      const qParam = params.map((p) => p.trim()).find((p) => p.startsWith("q="));
-      const value = qParam ? Number(qParam.slice(2)) : 1;
-      return Number.isFinite(value) ? value : 0;
-    }
-    return 0;
-  };
-  const png = q("image/png");
-  return png > 0 && png >= q("application/json");
 }
 
 function matchesEtag(header: string | undefined, etag: string): boolean {
