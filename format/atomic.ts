@@ -8,18 +8,46 @@
  * ```
  */
 
+/**
+ * Test hook for the crash test: `EDGEGAN_DIE_AT=NAME:PHASE:N` ends the process abruptly (exit
+ * 137, no cleanup) during the N-th atomic write of a file named NAME, at PHASE: `partial` (half
+ * the bytes in the temporary file), `written` (temporary file complete, not renamed) or `renamed`
+ * (renamed, folder not yet synced). Read only when the env permission for it is granted, which
+ * no task grants.
+ */
+const dieAt = (() => {
+  const variable = "EDGEGAN_DIE_AT";
+  if (Deno.permissions.querySync({ name: "env", variable }).state !== "granted") return undefined;
+  const m = Deno.env.get(variable)?.match(/^([\w.-]+):(partial|written|renamed):(\d+)$/);
+  return m ? { name: m[1], phase: m[2], n: Number(m[3]) } : undefined;
+})();
+const writesOf = new Map<string, number>();
+
+function maybeDie(path: string, phase: string): void {
+  if (!dieAt || !path.endsWith(`/${dieAt.name}`) || phase !== dieAt.phase) return;
+  if (writesOf.get(dieAt.name) === dieAt.n) Deno.exit(137);
+}
+
 export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
   const tmp = `${path}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
+  if (dieAt && path.endsWith(`/${dieAt.name}`)) {
+    writesOf.set(dieAt.name, (writesOf.get(dieAt.name) ?? 0) + 1);
+  }
   try {
     const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
     try {
       let written = 0;
+      const half = dieAt ? bytes.length >> 1 : bytes.length;
+      while (written < half) written += await file.write(bytes.subarray(written, half));
+      maybeDie(path, "partial");
       while (written < bytes.length) written += await file.write(bytes.subarray(written));
       await file.syncData();
     } finally {
       file.close();
     }
+    maybeDie(path, "written");
     await Deno.rename(tmp, path);
+    maybeDie(path, "renamed");
   } catch (err) {
     await Deno.remove(tmp).catch(() => {});
     throw err;
