@@ -8,6 +8,8 @@ import { createApp } from "../serve/app.ts";
 import { Sampler } from "../serve/sampler.ts";
 import { parseTrainArgs, UsageError } from "../train/config.ts";
 import { tempDir, trainTinyModel } from "./helpers.ts";
+import { accuracy, classify, loadClassifier } from "../eval/classifier.ts";
+import { toPixels } from "../image/pixels.ts";
 
 await initBackend("wasm");
 const dir = await tempDir("cond");
@@ -52,7 +54,7 @@ Deno.test("a conditional generator records its label set and takes latent + one-
   assert.deepEqual(generate(cond.model, inputSpec(cond.metadata), 5, 3, 7), expected);
 });
 
-Deno.test("GET /sample?label=7 generates that label; without one, labels come from the seed", async () => {
+Deno.test("GET /sample?label=7 feeds label 7 to G and says so; without one, labels come from the seed", async () => {
   const res = await app.request("/sample?n=4&seed=9&label=7");
   assert.equal(res.status, 200);
   assert.equal(res.headers.get("X-Label"), "7");
@@ -71,6 +73,30 @@ Deno.test("GET /sample?label=7 generates that label; without one, labels come fr
   assert.notDeepEqual(body.samples[0], free.samples[0]);
   const again = await (await app.request("/sample?n=4&seed=9&label=7")).text();
   assert.equal(again, JSON.stringify(body), "deterministic");
+  // The pixels are G's output for the latents with label 7's one-hot code.
+  const expected = generate(cond.model, inputSpec(cond.metadata), 9, 4, 7);
+  assert.deepEqual(body.samples.flat(2), Array.from(toPixels(expected)));
+});
+
+Deno.test("the served shipped mnist-cond draws the digit asked for, as the classifier sees it", async () => {
+  const served = createApp({
+    ready: true,
+    sampler: new Sampler(await loadEdgeGenerator("models/mnist-cond")),
+  });
+  const classifier = await loadClassifier();
+  try {
+    const n = 40;
+    for (let label = 0; label < 10; label++) {
+      const body = await (await served.request(`/sample?n=${n}&seed=77&label=${label}`)).json();
+      const images = Float32Array.from(body.samples.flat(2) as number[], (v) => v / 127.5 - 1);
+      const { probs } = classify(classifier, images, n);
+      const hit = accuracy(probs, new Uint8Array(n).fill(label));
+      // The recorded accuracies are 91-100% per digit; 40 samples leave room for chance.
+      assert.ok(hit >= 0.8, `label ${label}: ${(100 * hit).toFixed(0)}% classified as ${label}`);
+    }
+  } finally {
+    classifier.model.dispose();
+  }
 });
 
 Deno.test("label is validated against the model's label set, and refused by an unconditional model", async () => {
