@@ -13,13 +13,12 @@ import { parseArgs } from "node:util";
 import { initBackend } from "../engine/backend.ts";
 import {
   generate,
-  type GeneratorMetadata,
-  inputSpec,
   type LoadedGenerator,
   loadGenerator,
-  ModelLoadError,
   updateGeneratorMetadata,
 } from "../format/generator.ts";
+import { type GeneratorMetadata, inputSpec } from "../format/generator_format.ts";
+import { ModelLoadError } from "../format/model_files.ts";
 import { loadMnist, MIXTURES, toUnitRange } from "../train/data.ts";
 import { accuracy, classify, loadClassifier } from "./classifier.ts";
 import {

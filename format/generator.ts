@@ -15,13 +15,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { LATENT_SAMPLER } from "../random/seeded.ts";
 import { tidyValues } from "../engine/backend.ts";
-import {
-  ModelLoadError,
-  modelWeights,
-  readLayersModel,
-  updateMetadata,
-  writeLayersModel,
-} from "./layers_files.ts";
+import { modelWeights, readLayersModel, writeLayersModel } from "./layers_files.ts";
+import { ModelLoadError, updateMetadata } from "./model_files.ts";
 import {
   checkMetadata,
   FORMAT_NAME,
@@ -38,18 +33,6 @@ import {
   type MetadataInput,
   round5,
   shapeMismatch,
-} from "./generator_format.ts";
-
-export { ModelLoadError, sha256Hex } from "./layers_files.ts";
-export {
-  checkMetadata,
-  FORMAT_NAME,
-  FORMAT_VERSION,
-  generatorId,
-  type GeneratorMetadata,
-  type InputSpec,
-  inputSpec,
-  type MetadataInput,
 } from "./generator_format.ts";
 
 export interface LoadedGenerator {

@@ -14,7 +14,8 @@ import { dirname, normalize } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { initBackend } from "../engine/backend.ts";
-import { type GeneratorMetadata, saveGenerator } from "./generator.ts";
+import { saveGenerator } from "./generator.ts";
+import type { GeneratorMetadata } from "./generator_format.ts";
 
 /** A model edgegan cannot serve, or files it cannot read; the CLI prints it as one line. */
 export class ImportError extends Error {

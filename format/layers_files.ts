@@ -19,15 +19,6 @@ import {
   sha256Hex,
 } from "./model_files.ts";
 
-export {
-  type ModelJson,
-  ModelLoadError,
-  readModelJson,
-  readWeights,
-  sha256Hex,
-  updateMetadata,
-} from "./model_files.ts";
-
 /** The model's weights as saved, and their sha256. */
 export async function modelWeights(model: tfl.LayersModel) {
   let artifacts: tf.io.ModelArtifacts | undefined;

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../engine/backend.ts";
-import { generate, inputSpec, loadGenerator } from "../format/generator.ts";
+import { generate, loadGenerator } from "../format/generator.ts";
+import { inputSpec } from "../format/generator_format.ts";
 import { loadEdgeGenerator } from "../engine/edge_generator.ts";
 import { labelsFor, latentBatch, withLabels } from "../random/seeded.ts";
 import { createApp } from "../serve/app.ts";

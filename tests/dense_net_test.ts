@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { initBackend } from "../engine/backend.ts";
 import { DenseNet, UnsupportedModelError } from "../engine/dense_net.ts";
 import { loadEdgeGenerator } from "../engine/edge_generator.ts";
-import { generate, inputSpec, loadGenerator } from "../format/generator.ts";
+import { generate, loadGenerator } from "../format/generator.ts";
+import { inputSpec } from "../format/generator_format.ts";
 import { labelsFor, latentBatch, withLabels } from "../random/seeded.ts";
 import { tempDir, trainTinyModel } from "./helpers.ts";
 

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../engine/backend.ts";
-import { loadGenerator as loadTfjsGenerator, ModelLoadError } from "../format/generator.ts";
+import { loadGenerator as loadTfjsGenerator } from "../format/generator.ts";
+import { ModelLoadError } from "../format/model_files.ts";
 import { loadEdgeGenerator } from "../engine/edge_generator.ts";
 import { decodePng, toPixels } from "../image/png.ts";
 import { latentBatch } from "../random/seeded.ts";

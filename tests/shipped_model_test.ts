@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { initBackend } from "../engine/backend.ts";
-import { generate, inputSpec, loadGenerator } from "../format/generator.ts";
+import { generate, loadGenerator } from "../format/generator.ts";
+import { inputSpec } from "../format/generator_format.ts";
 import { accuracy, classify, loadClassifier } from "../eval/classifier.ts";
 import { classifierScore, coverage } from "../eval/metrics.ts";
 

@@ -6,7 +6,7 @@
  * Layout: "EGCKPT01", uint32 LE header length, header JSON, then the float32 data.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { sha256Hex } from "../format/generator.ts";
+import { sha256Hex } from "../format/model_files.ts";
 import { writeFileAtomic } from "../format/atomic.ts";
 import type { TrainConfig } from "./config.ts";
 

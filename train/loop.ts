@@ -5,7 +5,8 @@
 import { statfsSync } from "node:fs";
 import { basename } from "node:path";
 import { type BackendInfo, initBackend } from "../engine/backend.ts";
-import { generate, type GeneratorMetadata, saveGenerator } from "../format/generator.ts";
+import { generate, saveGenerator } from "../format/generator.ts";
+import type { GeneratorMetadata } from "../format/generator_format.ts";
 import { LATENT_SAMPLER } from "../random/seeded.ts";
 import { removeStaleTemps, writeFileAtomic } from "../format/atomic.ts";
 import {
