@@ -1,5 +1,7 @@
 /**
- * TensorFlow.js backend set-up, shared by the trainer, the server and the benchmarks.
+ * TensorFlow.js backend set-up for the trainer, evaluation, the benchmarks and the server's tfjs
+ * fallback engine. This is the one file that reaches into tfjs internals (the wasm backend's
+ * kernels and memory), so it checks the tfjs version it was written for.
  *
  * ```ts
  * const info = await initBackend("wasm"); // { name: "wasm", simd: true, threads: false, ... }
@@ -26,6 +28,9 @@ export class BackendError extends Error {
 
 let active: BackendInfo | undefined;
 
+/** The tfjs release the internals used here were read from (deno.json pins it). */
+export const TFJS_WRITTEN_FOR = "4.22.0";
+
 /**
  * Selects and initialises a backend once per process. `wasm` requires WASM SIMD: without it the
  * trainer would be several times slower, so it is an error rather than a silent fallback.
@@ -36,6 +41,11 @@ export async function initBackend(name: BackendName): Promise<BackendInfo> {
       throw new BackendError(`backend ${active.name} is already active; cannot switch to ${name}`);
     }
     return active;
+  }
+  if (tf.version_core !== TFJS_WRITTEN_FOR) {
+    throw new BackendError(
+      `engine/backend.ts uses tfjs-wasm internals read from tfjs ${TFJS_WRITTEN_FOR}, but this is tfjs ${tf.version_core}; pin ${TFJS_WRITTEN_FOR} in deno.json or re-check the overrides and their tests`,
+    );
   }
   if (name === "wasm") {
     await import("@tensorflow/tfjs-backend-wasm");

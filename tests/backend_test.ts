@@ -2,9 +2,17 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 // tfjs-layers registers the gradient functions the trainer uses.
 import "@tensorflow/tfjs-layers";
-import { initBackend, setFastTransposedMatMul } from "../engine/backend.ts";
+import { initBackend, setFastTransposedMatMul, TFJS_WRITTEN_FOR } from "../engine/backend.ts";
 
 const info = await initBackend("wasm");
+
+Deno.test("the tfjs internals are used with the tfjs release they were read from", async () => {
+  assert.equal(tf.version_core, TFJS_WRITTEN_FOR);
+  const config = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
+  for (const [name, target] of Object.entries(config.imports as Record<string, string>)) {
+    if (name.startsWith("@tensorflow/")) assert.ok(target.endsWith(`@${TFJS_WRITTEN_FOR}`), target);
+  }
+});
 
 Deno.test("the wasm backend runs with SIMD and the transposed-matMul fix", () => {
   assert.equal(tf.getBackend(), "wasm");
