@@ -7,8 +7,10 @@ import {
   rateAt,
   readRecipe,
   recipeNames,
+  type TrainConfig,
   UsageError,
 } from "../train/config.ts";
+import { resumedConfig } from "../train/loop.ts";
 import { runDeno, taskArgs } from "./helpers.ts";
 
 const TRAIN = taskArgs("train");
@@ -211,4 +213,19 @@ Deno.test("--recipe applies a named setup from recipes/, and later flags overrid
     parseTrainArgs(["--recipe", name]);
   }
   assert.ok(recipeNames().includes("2d"));
+});
+
+Deno.test("a checkpoint from before a flag existed resumes with that flag off, not today's default", () => {
+  const { config } = parseTrainArgs(["--steps", "100"]);
+  const saved = { ...config } as Partial<TrainConfig>;
+  for (const key of ["ema", "selfCondition", "gTopK", "dEnsemble"] as const) delete saved[key];
+  const merged = resumedConfig(
+    saved as TrainConfig,
+    { ...config, resume: true },
+    new Set(["resume"]),
+  );
+  assert.deepEqual(
+    [merged.ema, merged.selfCondition, merged.gTopK, merged.dEnsemble],
+    [0, 0, 1, 1],
+  );
 });

@@ -15,6 +15,7 @@ export function smallConfig(out: string, overrides: Partial<TrainConfig> = {}): 
     gDropout: 0.5,
     dDropout: 0.5,
     ema: 0,
+    selfCondition: 0,
     steps: 30,
     batch: 16,
     latent: 8,

@@ -105,4 +105,8 @@ Deno.test("--self-condition needs MNIST without --conditional, and 2 or more clu
   ];
   for (const [argv, message] of cases) assert.throws(() => parseTrainArgs(argv), { message });
   assert.equal(parseTrainArgs(["--self-condition", "30"]).config.selfCondition, 30);
+  // Without the flag, conditional and 2-D runs are never self-conditioned.
+  assert.equal(parseTrainArgs(["--conditional"]).config.selfCondition, 0);
+  assert.equal(parseTrainArgs(["--dataset", "grid25"]).config.selfCondition, 0);
+  assert.equal(parseTrainArgs(["--recipe", "seed"]).config.selfCondition, 0);
 });

@@ -313,6 +313,20 @@ export const FLAGS: Record<string, FlagSpec> = {
   },
 };
 
+/**
+ * What a flag added after the first checkpoints meant when it did not exist yet: off. A
+ * checkpoint that lacks the key resumes with this, not with today's default.
+ */
+export const BEFORE_THE_FLAG: Partial<TrainConfig> = {
+  ema: 0,
+  dEnsemble: 1,
+  dEnsembleDrop: 0,
+  realTarget: 1,
+  gTopK: 1,
+  selfCondition: 0,
+  snapshotEvery: 0,
+};
+
 /** The defaults; `out` is derived from the dataset when not given. */
 export const DEFAULTS: Omit<TrainConfig, "out"> = {
   dataset: "mnist",
@@ -444,6 +458,10 @@ export function parseTrainArgs(argv: string[]): ParsedArgs {
     }
     config.conditional = true;
     explicit.add("conditional");
+  }
+  // The default's self-conditioning is for unconditional MNIST; elsewhere it is off unless asked.
+  if (!explicit.has("selfCondition") && (config.dataset !== "mnist" || config.conditional)) {
+    config.selfCondition = 0;
   }
   if (config.selfCondition > 0 && (config.dataset !== "mnist" || config.conditional)) {
     throw new UsageError(

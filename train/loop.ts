@@ -10,6 +10,7 @@ import type { GeneratorMetadata } from "../format/generator_format.ts";
 import { LATENT_SAMPLER } from "../random/seeded.ts";
 import { removeStaleTemps, writeFileAtomic } from "../format/atomic.ts";
 import {
+  BEFORE_THE_FLAG,
   DEFAULTS,
   type DropoutRate,
   FLAGS,
@@ -274,13 +275,13 @@ async function writing<T>(what: string, write: () => Promise<T>): Promise<T> {
 }
 
 /** The checkpoint's config with the few changes a resumed run may make. */
-function resumedConfig(
+export function resumedConfig(
   saved: TrainConfig,
   cli: TrainConfig,
   explicit: ReadonlySet<keyof TrainConfig>,
 ): TrainConfig {
   // Checkpoints from before a flag existed hold no value for it: the default applies.
-  const merged = { ...DEFAULTS, ...saved, resume: true, out: cli.out };
+  const merged = { ...DEFAULTS, ...BEFORE_THE_FLAG, ...saved, resume: true, out: cli.out };
   for (const key of explicit) {
     const same = JSON.stringify(merged[key]) === JSON.stringify(cli[key]);
     if (RESUMABLE_CHANGES.has(key)) {
