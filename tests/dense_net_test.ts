@@ -3,8 +3,7 @@ import { initBackend } from "../engine/backend.ts";
 import { DenseNet, UnsupportedModelError } from "../engine/dense_net.ts";
 import { loadEdgeGenerator } from "../engine/edge_generator.ts";
 import { generate, loadGenerator } from "../format/generator.ts";
-import { inputSpec } from "../format/generator_format.ts";
-import { labelsFor, latentBatch, withLabels } from "../random/seeded.ts";
+import { generatorInputs, inputSpec } from "../format/generator_format.ts";
 import { tempDir, trainTinyModel } from "./helpers.ts";
 
 await initBackend("wasm");
@@ -29,13 +28,7 @@ Deno.test("the server's engine equals tfjs predict to 1e-5 on the shipped and 2-
       // multiples of its 8-column blocks.
       for (const n of [1, 3, 4, 5, 64]) {
         const expected = generate(tfjs.model, spec, 11, n);
-        const inputs = withLabels(
-          latentBatch(11, n, spec.size),
-          n,
-          spec.size,
-          spec.classes,
-          labelsFor(11, n, spec.classes),
-        );
+        const inputs = generatorInputs(spec, 11, n);
         const got = edge.predict(inputs, n);
         assert.ok(maxDiff(got, expected) < 1e-5, `${path} n=${n}: ${maxDiff(got, expected)}`);
         assert.deepEqual(edge.predict(inputs, n), got, "repeatable bit for bit");

@@ -353,7 +353,8 @@ export const DEFAULTS: Omit<TrainConfig, "out"> = {
   logEvery: 100,
   resume: false,
   conditional: false,
-  selfCondition: 0,
+  // Self-conditioning on 30 clusters: the full-budget probes' best (see the README).
+  selfCondition: 30,
   backend: "wasm",
 };
 
