@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { decodePng, encodePng, imageGrid, toPixels } from "../image/png.ts";
+import { encodePng, imageGrid, toPixels } from "../image/png.ts";
+import { decodePng } from "./png_decode.ts";
 
 Deno.test("toPixels maps [-1, 1] to 0..255 and clamps", () => {
   assert.deepEqual(

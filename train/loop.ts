@@ -226,7 +226,7 @@ export async function runTraining(
     }
     const metadata = await writing(`the generator in ${out}`, () => saveModel(out, step));
     const report = await writing(`${out}/report`, () => writeReport(out));
-    printer.line(`training plots: ${report.slice(0, 2).join(", ")}`);
+    printer.line(`training report: ${report.join(", ")}`);
     printer.line(
       `done: ${step} steps in ${
         formatDuration(wallTime())

@@ -1,11 +1,10 @@
 /**
  * Training plots: D and G losses and D(x), D(G(z)) over steps, from `<run>/metrics.jsonl`, as
- * SVG (for the README and browsers) and PNG (drawn here, with a tiny built-in font), plus the
- * evaluation metrics when the model has them. Written to `<run>/report/`.
+ * SVG (text a browser renders; no rasteriser needed), plus the evaluation metrics when the model
+ * has them. Written to `<run>/report/`.
  *
  *   deno task report --run models/mnist
  */
-import { encodePng, type Raster } from "../image/png.ts";
 import { writeFileAtomic } from "../format/atomic.ts";
 
 export interface MetricsRecord {
@@ -133,119 +132,12 @@ export function chartSvg(records: MetricsRecord[]): string {
   }\n</svg>\n`;
 }
 
-// A 3x5 pixel font for the PNG: digits, a few capitals and punctuation, one string per glyph
-// (rows top to bottom, "#" = ink).
-const FONT: Record<string, string> = {
-  "0": "###,#.#,#.#,#.#,###",
-  "1": ".#.,##.,.#.,.#.,###",
-  "2": "###,..#,###,#..,###",
-  "3": "###,..#,.##,..#,###",
-  "4": "#.#,#.#,###,..#,..#",
-  "5": "###,#..,###,..#,###",
-  "6": "###,#..,###,#.#,###",
-  "7": "###,..#,.#.,.#.,.#.",
-  "8": "###,#.#,###,#.#,###",
-  "9": "###,#.#,###,..#,###",
-  ".": "...,...,...,...,.#.",
-  "-": "...,...,###,...,...",
-  "(": ".#.,#..,#..,#..,.#.",
-  ")": ".#.,..#,..#,..#,.#.",
-  " ": "...,...,...,...,...",
-  "D": "##.,#.#,#.#,#.#,##.",
-  "G": "###,#..,#.#,#.#,###",
-  "L": "#..,#..,#..,#..,###",
-  "O": "###,#.#,#.#,#.#,###",
-  "S": "###,#..,###,..#,###",
-  "X": "#.#,#.#,.#.,#.#,#.#",
-  "Z": "###,..#,.#.,#..,###",
-  "K": "#.#,##.,#..,##.,#.#",
-  "T": "###,.#.,.#.,.#.,.#.",
-  "E": "###,#..,##.,#..,###",
-  "P": "###,#.#,###,#..,#..",
-  "U": "#.#,#.#,#.#,#.#,###",
-  "I": "###,.#.,.#.,.#.,###",
-  "N": "##.,#.#,#.#,#.#,#.#",
-  "R": "##.,#.#,##.,#.#,#.#",
-};
-
-export function chartPng(records: MetricsRecord[]): Uint8Array {
-  const scale = 2; // font pixel size
-  const ps = panels(records);
-  const height = ps.length * PANEL_H + 4;
-  const image: Raster = {
-    width: WIDTH,
-    height,
-    channels: 3,
-    data: new Uint8Array(WIDTH * height * 3).fill(255),
-  };
-  const put = (x: number, y: number, rgb: [number, number, number]) => {
-    x = Math.round(x);
-    y = Math.round(y);
-    if (x >= 0 && y >= 0 && x < WIDTH && y < height) image.data.set(rgb, (y * WIDTH + x) * 3);
-  };
-  const line = (x0: number, y0: number, x1: number, y1: number, rgb: [number, number, number]) => {
-    const n = Math.max(1, Math.ceil(Math.max(Math.abs(x1 - x0), Math.abs(y1 - y0))));
-    for (let i = 0; i <= n; i++) put(x0 + ((x1 - x0) * i) / n, y0 + ((y1 - y0) * i) / n, rgb);
-  };
-  const text = (
-    s: string,
-    x: number,
-    y: number,
-    rgb: [number, number, number],
-    align: "left" | "right" | "center" = "left",
-  ) => {
-    const w = s.length * 4 * scale;
-    let cx = align === "right" ? x - w : align === "center" ? x - w / 2 : x;
-    for (const ch of s.toUpperCase()) {
-      const glyph = FONT[ch] ?? FONT[" "];
-      glyph.split(",").forEach((row, gy) =>
-        [...row].forEach((c, gx) => {
-          if (c !== "#") return;
-          for (let a = 0; a < scale; a++) {
-            for (let b = 0; b < scale; b++) put(cx + gx * scale + a, y + gy * scale + b, rgb);
-          }
-        })
-      );
-      cx += 4 * scale;
-    }
-  };
-  const maxStep = records[records.length - 1]?.step ?? 1;
-  const plotW = WIDTH - MARGIN.left - MARGIN.right, plotH = PANEL_H - MARGIN.top - MARGIN.bottom;
-  ps.forEach((p, i) => {
-    const y0 = i * PANEL_H;
-    const x = (s: number) => MARGIN.left + (s / maxStep) * plotW;
-    const y = (v: number) => y0 + MARGIN.top + (1 - (v - p.yMin) / (p.yMax - p.yMin)) * plotH;
-    text(p.title, MARGIN.left, y0 + 8, [17, 24, 39]);
-    for (const t of niceSteps(p.yMax)) {
-      line(MARGIN.left, y(t), WIDTH - MARGIN.right, y(t), [229, 231, 235]);
-      text(formatTick(t), MARGIN.left - 8, y(t) - 5, [75, 85, 99], "right");
-    }
-    for (const t of niceSteps(maxStep)) {
-      text(formatTick(t), x(t), y0 + PANEL_H - 20, [75, 85, 99], "center");
-    }
-    p.series.forEach((s, k) => {
-      for (let j = 1; j < s.points.length; j++) {
-        const [a0, b0] = s.points[j - 1], [a1, b1] = s.points[j];
-        line(x(a0), y(b0), x(a1), y(b1), s.color);
-      }
-      text(s.name, WIDTH - MARGIN.right - 180 + k * 90, y0 + 8, s.color);
-    });
-  });
-  text("STEP", WIDTH / 2, height - 12, [75, 85, 99], "center");
-  return encodePng(image);
-}
-
 export async function writeReport(run: string): Promise<string[]> {
   const records = parseMetrics(await Deno.readTextFile(`${run}/metrics.jsonl`));
   if (records.length === 0) throw new Error(`${run}/metrics.jsonl has no records yet`);
   await Deno.mkdir(`${run}/report`, { recursive: true });
-  const written = [
-    `${run}/report/training.svg`,
-    `${run}/report/training.png`,
-    `${run}/report/index.md`,
-  ];
+  const written = [`${run}/report/training.svg`, `${run}/report/index.md`];
   await writeFileAtomic(written[0], new TextEncoder().encode(chartSvg(records)));
-  await writeFileAtomic(written[1], chartPng(records));
   let metrics = "";
   try {
     const meta =
@@ -273,7 +165,7 @@ export async function writeReport(run: string): Promise<string[]> {
     `# Training report: ${run}\n\n![losses and discriminator outputs](training.svg)\n${metrics}\n## Sample grids, in order\n\n${
       samples.map((s) => `![${s}](../samples/${s})`).join("\n")
     }\n`;
-  await writeFileAtomic(written[2], new TextEncoder().encode(md));
+  await writeFileAtomic(written[1], new TextEncoder().encode(md));
   return written;
 }
 
