@@ -108,11 +108,10 @@ export function createApp(input: ModelState | ServedModels, options: AppOptions 
   const cache = new ResponseCache(options.cacheBytes);
 
   /** The entry `?model=` names (or the default), or a 400 naming the models there are. */
-  const entryFor = (c: Context, name: string | undefined) => {
+  const entryFor = (name: string | undefined): Served => {
     const entry = entries.get(name ?? served.defaultName);
     if (entry) return entry;
-    return error(
-      c,
+    throw new ApiFailure(
       400,
       "invalid_parameter",
       `model: got ${JSON.stringify(name)}; accepts one of ${
@@ -127,22 +126,24 @@ export function createApp(input: ModelState | ServedModels, options: AppOptions 
     onMethodNotAllowed: (c, methods) =>
       error(
         c,
-        405,
-        "method_not_allowed",
-        `${c.req.method} is not allowed on ${c.req.path}; use ${methods.join(" or ")}`,
-        {
-          Allow: methods.join(", "),
-        },
+        new ApiFailure(
+          405,
+          "method_not_allowed",
+          `${c.req.method} is not allowed on ${c.req.path}; use ${methods.join(" or ")}`,
+          { Allow: methods.join(", ") },
+        ),
       ),
   }));
 
-  const unavailable = (c: Context, entry: Served, state: ModelState) =>
-    state.ready ? undefined : error(
-      c,
+  /** The entry's sampler, or a 503 with the reason it has none. */
+  const readySampler = (entry: Served, state: ModelState): Sampler => {
+    if (state.ready) return state.sampler;
+    throw new ApiFailure(
       503,
       "model_unavailable",
       entries.size > 1 ? `model ${entry.name}: ${state.reason}` : state.reason,
     );
+  };
 
   /**
    * The shared tail of /sample and /interpolate: format negotiation, caching headers, the
@@ -160,8 +161,7 @@ export function createApp(input: ModelState | ServedModels, options: AppOptions 
     /** Whether the caller fixed every seed (then the response is immutable). */
     cacheable: boolean;
   }) => {
-    if (!state.ready) return unavailable(c, entry, state)!;
-    const { sampler } = state;
+    const sampler = readySampler(entry, state);
     // Without ?format=, the Accept header picks (hono/accepts: highest q, then most specific).
     const format = request.format ??
       (accepts(c, { header: "Accept", supports: MEDIA_TYPES, default: MEDIA_TYPES[0] }) ===
@@ -169,8 +169,7 @@ export function createApp(input: ModelState | ServedModels, options: AppOptions 
         ? "png"
         : "json");
     if (format === "png" && !sampler.isImage) {
-      return error(
-        c,
+      throw new ApiFailure(
         400,
         "invalid_parameter",
         `format: png needs an image model; ${sampler.id} outputs points of shape [${sampler.metadata.outputShape}]; use format=json`,
@@ -214,7 +213,7 @@ export function createApp(input: ModelState | ServedModels, options: AppOptions 
       values = await entry.queue!.submit(inputs.rows, request.n);
     } catch (err) {
       if (!(err instanceof QueueFullError)) throw err;
-      return error(c, 503, "busy", `the server is busy: ${err.message}; retry in a second`, {
+      throw new ApiFailure(503, "busy", `the server is busy: ${err.message}; retry in a second`, {
         "Retry-After": "1",
       });
     } finally {
@@ -232,14 +231,13 @@ export function createApp(input: ModelState | ServedModels, options: AppOptions 
 
   const randomSeed = () => crypto.getRandomValues(new Uint32Array(1))[0];
 
-  /** A 400 for a label this model cannot take, or undefined. */
-  const badLabel = (c: Context, state: ModelState, label: number | undefined) => {
-    if (label === undefined || !state.ready) return undefined;
+  /** A 400 for a label this model cannot take (a model still failing is the 503's business). */
+  const checkLabel = (state: ModelState, label: number | undefined): void => {
+    if (label === undefined || !state.ready) return;
     const { classes } = state.sampler.spec;
     // A self-conditioned model's clusters are not labels a caller may pick.
     if (!state.sampler.metadata.labels) {
-      return error(
-        c,
+      throw new ApiFailure(
         400,
         "invalid_parameter",
         state.sampler.metadata.clusters
@@ -248,28 +246,22 @@ export function createApp(input: ModelState | ServedModels, options: AppOptions 
       );
     }
     if (label >= classes) {
-      return error(
-        c,
+      throw new ApiFailure(
         400,
         "invalid_parameter",
         `label: got "${label}"; accepts an integer 0..${classes - 1} for ${state.sampler.id}`,
       );
     }
-    return undefined;
   };
 
   app.get("/sample", async (c) => {
-    const url = new URL(c.req.url);
-    const q = parseQuery(url, SAMPLE_PARAMS);
-    if (!q.ok) return error(c, 400, q.error.error, q.error.detail);
-    const entry = entryFor(c, q.values.model);
-    if (entry instanceof Response) return entry;
-    const { label } = q.values;
+    const q = query(c, SAMPLE_PARAMS);
+    const entry = entryFor(q.model);
+    const { label } = q;
     const state = await entry.settled();
-    const rejected = badLabel(c, state, label);
-    if (rejected) return rejected;
-    const seed = q.values.seed ?? randomSeed();
-    const n = q.values.n!;
+    checkLabel(state, label);
+    const seed = q.seed ?? randomSeed();
+    const n = q.n!;
     return respond(c, entry, state, {
       inputs: () => {
         const { sampler } = state as { sampler: Sampler };
@@ -278,26 +270,22 @@ export function createApp(input: ModelState | ServedModels, options: AppOptions 
         return { rows: sampler.inputs(latentBatch(seed, n, size), n, labels), labels };
       },
       n,
-      format: url.searchParams.has("format") ? q.values.format : undefined,
-      scale: q.values.scale!,
+      format: c.req.query("format") === undefined ? undefined : q.format,
+      scale: q.scale!,
       fields: { seed, ...(label === undefined ? {} : { label }) },
-      cacheable: q.values.seed !== undefined,
+      cacheable: q.seed !== undefined,
     });
   });
 
   app.get("/interpolate", async (c) => {
-    const url = new URL(c.req.url);
-    const q = parseQuery(url, INTERPOLATE_PARAMS);
-    if (!q.ok) return error(c, 400, q.error.error, q.error.detail);
-    const entry = entryFor(c, q.values.model);
-    if (entry instanceof Response) return entry;
-    const { label } = q.values;
+    const q = query(c, INTERPOLATE_PARAMS);
+    const entry = entryFor(q.model);
+    const { label } = q;
     const state = await entry.settled();
-    const rejected = badLabel(c, state, label);
-    if (rejected) return rejected;
-    const from = q.values.from ?? randomSeed();
-    const to = q.values.to ?? randomSeed();
-    const steps = q.values.steps!;
+    checkLabel(state, label);
+    const from = q.from ?? randomSeed();
+    const to = q.to ?? randomSeed();
+    const steps = q.steps!;
     return respond(c, entry, state, {
       inputs: () => {
         const { sampler } = state as { sampler: Sampler };
@@ -314,11 +302,11 @@ export function createApp(input: ModelState | ServedModels, options: AppOptions 
         };
       },
       n: steps,
-      format: url.searchParams.has("format") ? q.values.format : undefined,
-      scale: q.values.scale!,
+      format: c.req.query("format") === undefined ? undefined : q.format,
+      scale: q.scale!,
       cols: steps,
       fields: { from, to, steps, ...(label === undefined ? {} : { label }) },
-      cacheable: q.values.from !== undefined && q.values.to !== undefined,
+      cacheable: q.from !== undefined && q.to !== undefined,
     });
   });
 
@@ -344,24 +332,24 @@ export function createApp(input: ModelState | ServedModels, options: AppOptions 
   };
 
   app.get("/models", (c) => {
-    const q = parseQuery(new URL(c.req.url), {});
-    if (!q.ok) return error(c, 400, q.error.error, q.error.detail);
+    query(c, {});
     c.header("Cache-Control", "no-store");
     return c.json({ default: served.defaultName, models: [...entries.values()].map(describe) });
   });
 
   app.get("/healthz", (c) => {
-    const q = parseQuery(new URL(c.req.url), {});
-    if (!q.ok) return error(c, 400, q.error.error, q.error.detail);
+    query(c, {});
     const state = defaultEntry.state;
-    if (!state) return error(c, 503, "model_unavailable", "the default model is still loading");
-    if (!state.ready) return unavailable(c, defaultEntry, state)!;
+    if (!state) {
+      throw new ApiFailure(503, "model_unavailable", "the default model is still loading");
+    }
+    const sampler = readySampler(defaultEntry, state);
     c.header("Cache-Control", "no-store");
     // The engines' memory lets a soak test (and an operator) see a leak.
     return c.json({
       status: "ok",
-      model: state.sampler.id,
-      memoryBytes: state.sampler.memoryBytes,
+      model: sampler.id,
+      memoryBytes: sampler.memoryBytes,
       models: Object.fromEntries(
         [...entries.values()].map((e) => {
           const { name, status, id, memoryBytes, reason } = describe(e) as Record<string, unknown>;
@@ -372,39 +360,31 @@ export function createApp(input: ModelState | ServedModels, options: AppOptions 
   });
 
   app.get("/model", async (c) => {
-    const q = parseQuery(new URL(c.req.url), MODEL_PARAMS);
-    if (!q.ok) return error(c, 400, q.error.error, q.error.detail);
-    const entry = entryFor(c, q.values.model);
-    if (entry instanceof Response) return entry;
-    const state = await entry.settled();
-    if (!state.ready) return unavailable(c, entry, state)!;
-    const { golden, ...metadata } = state.sampler.metadata;
+    const entry = entryFor(query(c, MODEL_PARAMS).model);
+    const sampler = readySampler(entry, await entry.settled());
+    const { golden, ...metadata } = sampler.metadata;
     c.header("Cache-Control", "no-cache");
     return c.json({
-      id: state.sampler.id,
+      id: sampler.id,
       ...metadata,
       golden: { seed: golden.seed, n: golden.n, tolerance: golden.tolerance },
     });
   });
 
   app.get("/openapi.json", (c) => {
-    const q = parseQuery(new URL(c.req.url), {});
-    if (!q.ok) return error(c, 400, q.error.error, q.error.detail);
+    query(c, {});
     c.header("Content-Type", "application/json; charset=UTF-8");
     c.header("Cache-Control", "no-cache");
     return c.body(openApi);
   });
 
   app.get("/", async (c) => {
-    const q = parseQuery(new URL(c.req.url), PAGE_PARAMS);
-    if (!q.ok) return error(c, 400, q.error.error, q.error.detail);
-    const entry = entryFor(c, q.values.model);
-    if (entry instanceof Response) return entry;
+    const q = query(c, PAGE_PARAMS);
+    const entry = entryFor(q.model);
     const state = await entry.settled();
-    const rejected = badLabel(c, state, q.values.label);
-    if (rejected) return rejected;
-    const seed = q.values.seed ?? randomSeed();
-    c.header("Cache-Control", q.values.seed === undefined ? "no-store" : IMMUTABLE);
+    checkLabel(state, q.label);
+    const seed = q.seed ?? randomSeed();
+    c.header("Cache-Control", q.seed === undefined ? "no-store" : IMMUTABLE);
     // The picker lists the models that draw images; another model's page says why it has none.
     const pickable = [...entries.values()].filter((e) => e.state?.ready && e.state.sampler.isImage)
       .map((e) => e.name);
@@ -413,8 +393,8 @@ export function createApp(input: ModelState | ServedModels, options: AppOptions 
         state.ready ? state.sampler : undefined,
         {
           seed,
-          label: q.values.label,
-          model: q.values.model,
+          label: q.label,
+          model: q.model,
           models: entries.size > 1 ? pickable : [],
           current: entry.name,
         },
@@ -426,20 +406,26 @@ export function createApp(input: ModelState | ServedModels, options: AppOptions 
   app.notFound((c) =>
     error(
       c,
-      404,
-      "not_found",
-      `no route ${JSON.stringify(clip(c.req.path))}; routes: ${
-        ROUTES.map((r) => r.path).join(", ")
-      }`,
+      new ApiFailure(
+        404,
+        "not_found",
+        `no route ${JSON.stringify(clip(c.req.path))}; routes: ${
+          ROUTES.map((r) => r.path).join(", ")
+        }`,
+      ),
     )
   );
+  // The one error path: refusals thrown by handlers, and anything unexpected as a logged 500.
   app.onError((err, c) => {
+    if (err instanceof ApiFailure) return error(c, err);
     console.error(`error: ${c.req.method} ${clip(c.req.path)}: ${err.message}`);
     return error(
       c,
-      500,
-      "internal_error",
-      "the server failed to answer this request; it has been logged",
+      new ApiFailure(
+        500,
+        "internal_error",
+        "the server failed to answer this request; it has been logged",
+      ),
     );
   });
   return app;
@@ -450,15 +436,31 @@ function nameOf(state: ModelState): string {
   return state.ready ? state.sampler.id.split("@")[0] : "model";
 }
 
-function error(
-  c: Context,
-  status: 400 | 404 | 405 | 500 | 503,
-  code: string,
-  detail: string,
-  headers: Record<string, string> = {},
-) {
-  const body: ApiError = { error: code, detail };
-  return c.json(body, status, { "Cache-Control": "no-store", ...headers });
+/**
+ * A request the server refuses: thrown anywhere in a handler and shaped into the JSON
+ * `{error, detail}` by the app's one `onError` (as Hono's HTTPException).
+ */
+export class ApiFailure extends Error {
+  constructor(
+    readonly status: 400 | 404 | 405 | 500 | 503,
+    readonly code: string,
+    readonly detail: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(detail);
+  }
+}
+
+function error(c: Context, failure: ApiFailure) {
+  const body: ApiError = { error: failure.code, detail: failure.detail };
+  return c.json(body, failure.status, { "Cache-Control": "no-store", ...failure.headers });
+}
+
+/** The route's query parameters, parsed and checked against `specs`, or a 400. */
+function query<S extends Parameters<typeof parseQuery>[1]>(c: Context, specs: S) {
+  const q = parseQuery(new URL(c.req.url), specs);
+  if (!q.ok) throw new ApiFailure(400, q.error.error, q.error.detail);
+  return q.values;
 }
 
 function matchesEtag(header: string | undefined, etag: string): boolean {
