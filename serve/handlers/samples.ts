@@ -1,0 +1,69 @@
+/** GET /sample and GET /interpolate: samples for a seed, or a walk between two seeds. */
+import type { Hono } from "hono";
+import { INTERPOLATE_PARAMS, SAMPLE_PARAMS } from "../params.ts";
+import { interpolateLatents, labelsFor, latentBatch } from "../../random/seeded.ts";
+import type { Sampler } from "../sampler.ts";
+import { query } from "../errors.ts";
+import { respondWithSamples } from "../respond.ts";
+import type { ResponseCache } from "../response_cache.ts";
+import type { ServedSet } from "../served.ts";
+
+const randomSeed = () => crypto.getRandomValues(new Uint32Array(1))[0];
+
+export function mountSampleRoutes(app: Hono, models: ServedSet, cache: ResponseCache): void {
+  app.get("/sample", async (c) => {
+    const q = query(c, SAMPLE_PARAMS);
+    const entry = models.entryFor(q.model);
+    const { label } = q;
+    const state = await entry.settled();
+    models.checkLabel(state, label);
+    const seed = q.seed ?? randomSeed();
+    const n = q.n!;
+    return respondWithSamples(c, models, cache, entry, state, {
+      inputs: () => {
+        const { sampler } = state as { sampler: Sampler };
+        const { size, classes } = sampler.spec;
+        const labels = classes ? labelsFor(seed, n, classes, label, sampler.spec.weights) : [];
+        return { rows: sampler.inputs(latentBatch(seed, n, size), n, labels), labels };
+      },
+      n,
+      format: c.req.query("format") === undefined ? undefined : q.format,
+      scale: q.scale!,
+      fields: { seed, ...(label === undefined ? {} : { label }) },
+      cacheable: q.seed !== undefined,
+    });
+  });
+
+  app.get("/interpolate", async (c) => {
+    const q = query(c, INTERPOLATE_PARAMS);
+    const entry = models.entryFor(q.model);
+    const { label } = q;
+    const state = await entry.settled();
+    models.checkLabel(state, label);
+    const from = q.from ?? randomSeed();
+    const to = q.to ?? randomSeed();
+    const steps = q.steps!;
+    return respondWithSamples(c, models, cache, entry, state, {
+      inputs: () => {
+        const { sampler } = state as { sampler: Sampler };
+        const { size, classes } = sampler.spec;
+        // One label along the whole walk: the given one, or the one `from` draws.
+        const labels = classes
+          ? new Array(steps).fill(
+            label ?? labelsFor(from, 1, classes, undefined, sampler.spec.weights)[0],
+          )
+          : [];
+        return {
+          rows: sampler.inputs(interpolateLatents(from, to, steps, size), steps, labels),
+          labels,
+        };
+      },
+      n: steps,
+      format: c.req.query("format") === undefined ? undefined : q.format,
+      scale: q.scale!,
+      cols: steps,
+      fields: { from, to, steps, ...(label === undefined ? {} : { label }) },
+      cacheable: q.from !== undefined && q.to !== undefined,
+    });
+  });
+}

@@ -1,0 +1,112 @@
+/**
+ * The shared tail of /sample and /interpolate: format negotiation, caching headers and the
+ * response cache, the queued generation and the encoding.
+ */
+import type { Context } from "hono";
+import { accepts } from "hono/accepts";
+import { ApiFailure } from "./errors.ts";
+import { addTiming } from "./headers.ts";
+import { QueueFullError } from "./queue.ts";
+import type { ResponseCache } from "./response_cache.ts";
+import type { ModelState, Served, ServedSet } from "./served.ts";
+
+export const IMMUTABLE = "public, max-age=31536000, immutable";
+const MEDIA_TYPES = ["application/json", "image/png"];
+
+/** What a sample route asks of the tail. */
+export interface SampleRequest {
+  /** The input rows and the label of each (labels empty for an unconditional model). */
+  inputs: () => { rows: Float32Array; labels: number[] };
+  n: number;
+  format: "json" | "png" | undefined;
+  scale: number;
+  cols?: number;
+  /** Echoed in the JSON body (seed, or from/to/steps) and as X- headers. */
+  fields: Record<string, number>;
+  /** Whether the caller fixed every seed (then the response is immutable). */
+  cacheable: boolean;
+}
+
+export async function respondWithSamples(
+  c: Context,
+  models: ServedSet,
+  cache: ResponseCache,
+  entry: Served,
+  state: ModelState,
+  request: SampleRequest,
+): Promise<Response> {
+  const sampler = models.readySampler(entry, state);
+  // Without ?format=, the Accept header picks (hono/accepts: highest q, then most specific).
+  const format = request.format ??
+    (accepts(c, { header: "Accept", supports: MEDIA_TYPES, default: MEDIA_TYPES[0] }) ===
+        "image/png"
+      ? "png"
+      : "json");
+  if (format === "png" && !sampler.isImage) {
+    throw new ApiFailure(
+      400,
+      "invalid_parameter",
+      `format: png needs an image model; ${sampler.id} outputs points of shape [${sampler.metadata.outputShape}]; use format=json`,
+    );
+  }
+  const headers: Record<string, string> = {};
+  for (const [key, value] of Object.entries(request.fields)) {
+    headers[`X-${key[0].toUpperCase()}${key.slice(1)}`] = String(value);
+  }
+  if (request.format === undefined) headers["Vary"] = "Accept";
+  if (request.cacheable) {
+    // The engine's version is part of the tag: another engine may round differently.
+    const parts = [
+      sampler.id,
+      sampler.engine,
+      c.req.path.slice(1),
+      format,
+      request.n,
+      ...Object.values(request.fields),
+    ];
+    if (format === "png") parts.push(request.scale);
+    const etag = `"${parts.join("-")}"`;
+    headers["ETag"] = etag;
+    headers["Cache-Control"] = IMMUTABLE;
+    if (matchesEtag(c.req.header("If-None-Match"), etag)) return c.body(null, 304, headers);
+    const hit = cache.get(etag);
+    if (hit) {
+      headers["Content-Type"] = hit.type;
+      return c.body(hit.body as Uint8Array<ArrayBuffer> | string, 200, headers);
+    }
+  } else {
+    headers["Cache-Control"] = "no-store";
+  }
+
+  // Queue wait plus the (possibly batched) predict.
+  const generateStart = performance.now();
+  let values: Float32Array;
+  let inputs: { rows: Float32Array; labels: number[] };
+  try {
+    inputs = request.inputs();
+    values = await entry.queue!.submit(inputs.rows, request.n);
+  } catch (err) {
+    if (!(err instanceof QueueFullError)) throw err;
+    throw new ApiFailure(503, "busy", `the server is busy: ${err.message}; retry in a second`, {
+      "Retry-After": "1",
+    });
+  } finally {
+    addTiming(c, "generate", performance.now() - generateStart);
+  }
+  const encodeStart = performance.now();
+  const body = format === "png"
+    ? await sampler.png(values, request.n, request.scale, request.cols)
+    : sampler.json(request.fields, values, request.n, inputs.labels);
+  addTiming(c, "encode", performance.now() - encodeStart);
+  headers["Content-Type"] = format === "png" ? "image/png" : "application/json; charset=UTF-8";
+  if (headers["ETag"]) cache.set(headers["ETag"], { body, type: headers["Content-Type"] });
+  return c.body(body as Uint8Array<ArrayBuffer> | string, 200, headers);
+}
+
+function matchesEtag(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  return header.split(",").some((tag) => {
+    const t = tag.trim();
+    return t === "*" || t === etag || t === `W/${etag}`;
+  });
+}
