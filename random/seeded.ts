@@ -10,6 +10,11 @@
  * ```
  */
 
+/** A seed for a request that gave none: from the platform's cryptographic generator. */
+export function freshSeed(): number {
+  return crypto.getRandomValues(new Uint32Array(1))[0];
+}
+
 /** Mixes any number of integers into one unsigned 32-bit hash (murmur3-style finaliser). */
 export function mix32(...parts: number[]): number {
   let h = 0x9e3779b9;

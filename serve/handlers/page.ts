@@ -1,12 +1,11 @@
 /** GET /: the page, a grid of samples, a walk, and pickers for the model and the digit. */
 import type { Hono } from "hono";
 import { PAGE_PARAMS } from "../params.ts";
+import { freshSeed } from "../../random/seeded.ts";
 import { query } from "../errors.ts";
 import { renderPage } from "../page.ts";
 import { IMMUTABLE } from "../respond.ts";
 import type { ServedSet } from "../served.ts";
-
-const randomSeed = () => crypto.getRandomValues(new Uint32Array(1))[0];
 
 export function mountPage(app: Hono, models: ServedSet): void {
   app.get("/", async (c) => {
@@ -14,7 +13,7 @@ export function mountPage(app: Hono, models: ServedSet): void {
     const entry = models.entryFor(q.model);
     const state = await entry.settled();
     models.checkLabel(state, q.label);
-    const seed = q.seed ?? randomSeed();
+    const seed = q.seed ?? freshSeed();
     c.header("Cache-Control", q.seed === undefined ? "no-store" : IMMUTABLE);
     // The picker lists the models that draw images; another model's page says why it has none.
     const pickable = [...models.entries.values()].filter((e) =>

@@ -1,14 +1,12 @@
 /** GET /sample and GET /interpolate: samples for a seed, or a walk between two seeds. */
 import type { Hono } from "hono";
 import { INTERPOLATE_PARAMS, SAMPLE_PARAMS } from "../params.ts";
-import { interpolateLatents, labelsFor, latentBatch } from "../../random/seeded.ts";
+import { freshSeed, interpolateLatents, labelsFor, latentBatch } from "../../random/seeded.ts";
 import type { Sampler } from "../sampler.ts";
 import { query } from "../errors.ts";
 import { respondWithSamples } from "../respond.ts";
 import type { ResponseCache } from "../response_cache.ts";
 import type { ServedSet } from "../served.ts";
-
-const randomSeed = () => crypto.getRandomValues(new Uint32Array(1))[0];
 
 export function mountSampleRoutes(app: Hono, models: ServedSet, cache: ResponseCache): void {
   app.get("/sample", async (c) => {
@@ -17,7 +15,7 @@ export function mountSampleRoutes(app: Hono, models: ServedSet, cache: ResponseC
     const { label } = q;
     const state = await entry.settled();
     models.checkLabel(state, label);
-    const seed = q.seed ?? randomSeed();
+    const seed = q.seed ?? freshSeed();
     const n = q.n!;
     return respondWithSamples(c, models, cache, entry, state, {
       inputs: () => {
@@ -40,8 +38,8 @@ export function mountSampleRoutes(app: Hono, models: ServedSet, cache: ResponseC
     const { label } = q;
     const state = await entry.settled();
     models.checkLabel(state, label);
-    const from = q.from ?? randomSeed();
-    const to = q.to ?? randomSeed();
+    const from = q.from ?? freshSeed();
+    const to = q.to ?? freshSeed();
     const steps = q.steps!;
     return respondWithSamples(c, models, cache, entry, state, {
       inputs: () => {
