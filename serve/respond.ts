@@ -12,6 +12,7 @@ import type { ModelState, Served, ServedSet } from "./served.ts";
 
 export const IMMUTABLE = "public, max-age=31536000, immutable";
 const MEDIA_TYPES = ["application/json", "image/png"];
+const encoder = new TextEncoder();
 
 /** What a sample route asks of the tail. */
 export interface SampleRequest {
@@ -72,7 +73,7 @@ export async function respondWithSamples(
     const hit = cache.get(etag);
     if (hit) {
       headers["Content-Type"] = hit.type;
-      return c.body(hit.body as Uint8Array<ArrayBuffer> | string, 200, headers);
+      return c.body(hit.body as Uint8Array<ArrayBuffer>, 200, headers);
     }
   } else {
     headers["Cache-Control"] = "no-store";
@@ -94,13 +95,14 @@ export async function respondWithSamples(
     addTiming(c, "generate", performance.now() - generateStart);
   }
   const encodeStart = performance.now();
+  // Bytes, not a string: a cached body is then sent as it is, with no re-encoding per request.
   const body = format === "png"
     ? await sampler.png(values, request.n, request.scale, request.cols)
-    : sampler.json(request.fields, values, request.n, inputs.labels);
+    : encoder.encode(sampler.json(request.fields, values, request.n, inputs.labels));
   addTiming(c, "encode", performance.now() - encodeStart);
   headers["Content-Type"] = format === "png" ? "image/png" : "application/json; charset=UTF-8";
   if (headers["ETag"]) cache.set(headers["ETag"], { body, type: headers["Content-Type"] });
-  return c.body(body as Uint8Array<ArrayBuffer> | string, 200, headers);
+  return c.body(body as Uint8Array<ArrayBuffer>, 200, headers);
 }
 
 function matchesEtag(header: string | undefined, etag: string): boolean {

@@ -12,7 +12,7 @@
  */
 
 export interface CachedBody {
-  body: Uint8Array | string;
+  body: Uint8Array;
   /** The Content-Type it was served with. */
   type: string;
 }
@@ -26,7 +26,7 @@ export class ResponseCache {
 
   constructor(readonly maxBytes: number = RESPONSE_CACHE_BYTES) {}
 
-  /** Bytes held (string bodies count one byte per UTF-16 unit; they are ASCII JSON). */
+  /** Bytes held. */
   get bytes(): number {
     return this.#bytes;
   }

@@ -519,17 +519,18 @@ Deno.test("a repeated seeded request is answered from the cache: the same bytes,
 
 Deno.test("the response cache keeps the most recently used bodies within its byte bound", () => {
   const cache = new ResponseCache(10);
-  cache.set("a", { body: "aaaa", type: "t" });
-  cache.set("b", { body: "bbbb", type: "t" });
+  const bytes = (text: string) => new TextEncoder().encode(text);
+  const text = (body?: Uint8Array) => body && new TextDecoder().decode(body);
+  cache.set("a", { body: bytes("aaaa"), type: "t" });
+  cache.set("b", { body: bytes("bbbb"), type: "t" });
   cache.get("a"); // a is now the most recent
-  cache.set("c", { body: "cccc", type: "t" }); // 12 bytes: b, the least recent, goes
-  assert.deepEqual([cache.get("a")?.body, cache.get("b"), cache.get("c")?.body], [
-    "aaaa",
-    undefined,
-    "cccc",
-  ]);
+  cache.set("c", { body: bytes("cccc"), type: "t" }); // 12 bytes: b, the least recent, goes
+  assert.deepEqual(
+    [text(cache.get("a")?.body), cache.get("b"), text(cache.get("c")?.body)],
+    ["aaaa", undefined, "cccc"],
+  );
   assert.equal(cache.bytes, 8);
-  cache.set("huge", { body: "x".repeat(11), type: "t" }); // larger than the bound: not kept
+  cache.set("huge", { body: bytes("x".repeat(11)), type: "t" }); // larger than the bound: not kept
   assert.equal(cache.get("huge"), undefined);
   assert.equal(cache.size, 2);
 });
