@@ -421,13 +421,15 @@ const table = [
 ].join("\n");
 const report = `# Benchmark results
 
-Produced by \`deno task bench\` (${
+Produced by \`deno task bench${flags.only ? ` --only ${flags.only}` : ""}\` (${
   ((performance.now() - started) / 1000).toFixed(0)
-} s). Training rows use the seed net and batch (\`--recipe seed\`:
+} s).${
+  flags.only === "serving" ? "" : ` Training rows use the seed net and batch (\`--recipe seed\`:
 G ${SEED.latent}-${SEED.gHidden.join("-")}-784, D 784-${
-  SEED.dHidden.join("-")
-}-1, dropout 0.5 in both,
-batch ${SEED.batch}, Adam), the same as the PyTorch peer. Load tests run on 127.0.0.1 with the server and the client sharing the machine.
+    SEED.dHidden.join("-")
+  }-1, dropout 0.5 in both,
+batch ${SEED.batch}, Adam), the same as the PyTorch peer.`
+} Load tests run on 127.0.0.1 with the server and the client sharing the machine.
 
 ${header.join("\n")}
 
