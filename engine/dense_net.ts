@@ -20,6 +20,7 @@
  */
 import { instantiateKernel } from "./kernels/base64.ts";
 import { DENSE_WASM } from "./kernels/kernels.ts";
+import type { WeightSpec } from "../format/model_files.ts";
 
 /** A topology or weights this engine cannot run; the message says what and why. */
 export class UnsupportedModelError extends Error {
@@ -35,12 +36,6 @@ interface Layer {
   activation: Activation;
   /** LeakyReLU slope for negative inputs (0 for ReLU). */
   alpha: number;
-}
-
-export interface WeightSpec {
-  name: string;
-  shape: number[];
-  dtype: string;
 }
 
 const ROWS = 4, COLS = 8;

@@ -15,7 +15,7 @@ import { modelWeights, readLayersModel, writeLayersModel } from "../format/layer
 import { ModelLoadError } from "../format/model_files.ts";
 import { mix32, Rng } from "../random/seeded.ts";
 import { Adam } from "../train/adam.ts";
-import type { MnistSplit } from "../train/data.ts";
+import { type MnistSplit, toUnitRange } from "../train/data.ts";
 import { backward, forward, type Mlp, mlpOf } from "../train/mlp.ts";
 import { buildMlp } from "../train/nets.ts";
 
@@ -149,8 +149,7 @@ export function trainClassifier(
   const classifier = buildClassifier(options.seed);
   const { net } = classifier;
   const adam = new Adam(net.variables, { lr: options.lr, beta1: 0.9 });
-  const testImages = new Float32Array(test.images.length);
-  for (let i = 0; i < testImages.length; i++) testImages[i] = test.images[i] / 127.5 - 1;
+  const testImages = toUnitRange(test.images);
   const perEpoch = Math.floor(train.count / options.batch);
   const totalSteps = options.epochs * perEpoch;
   let testAccuracy = 0;

@@ -67,7 +67,7 @@ export function createApp(input: ModelState | ServedModels, options: AppOptions 
       new ApiFailure(
         404,
         "not_found",
-        `no route ${JSON.stringify(clip(c.req.path))}; routes: ${
+        `no route ${JSON.stringify(clip(c.req.path, 80))}; routes: ${
           ROUTES.map((r) => r.path).join(", ")
         }`,
       ),
@@ -76,7 +76,7 @@ export function createApp(input: ModelState | ServedModels, options: AppOptions 
   // The one error path: refusals thrown by handlers, and anything unexpected as a logged 500.
   app.onError((err, c) => {
     if (err instanceof ApiFailure) return errorResponse(c, err);
-    console.error(`error: ${c.req.method} ${clip(c.req.path)}: ${err.message}`);
+    console.error(`error: ${c.req.method} ${clip(c.req.path, 80)}: ${err.message}`);
     return errorResponse(
       c,
       new ApiFailure(

@@ -10,6 +10,8 @@
 import type { Context } from "hono";
 import { type ApiError, parseQuery } from "./params.ts";
 
+export { clip } from "./params.ts";
+
 /** A request the server refuses; shaped by `errorResponse` (as Hono's HTTPException). */
 export class ApiFailure extends Error {
   constructor(
@@ -33,9 +35,4 @@ export function query<S extends Parameters<typeof parseQuery>[1]>(c: Context, sp
   const q = parseQuery(new URL(c.req.url), specs);
   if (!q.ok) throw new ApiFailure(400, q.error.error, q.error.detail);
   return q.values;
-}
-
-/** A path or value cut for logs and error details. */
-export function clip(text: string): string {
-  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
 }

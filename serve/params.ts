@@ -207,7 +207,7 @@ export function parseQuery<S extends Specs>(url: URL, specs: S): ParseResult<S> 
   return { ok: true, values: values as Values<S> };
 }
 
-/** Keeps echoed input short in error messages. */
-function clip(text: string): string {
-  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+/** Keeps echoed input short in error messages and logs. */
+export function clip(text: string, max = 40): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
 }

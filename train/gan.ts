@@ -13,7 +13,7 @@ import { labelsFor, latentBatch, mix32, Rng, withLabels } from "../random/seeded
 import { float32View, tensorFrom } from "../engine/backend.ts";
 import { Adam } from "./adam.ts";
 import { peakRate, rateAt, type TrainConfig } from "./config.ts";
-import { MIXTURES, type MnistSplit, sampleMixture } from "./data.ts";
+import { MIXTURES, type MnistSplit, sampleMixture, toUnitRange } from "./data.ts";
 import { buildDiscriminator, buildGenerator, LEAKY_SLOPE } from "./nets.ts";
 import { backward, forward, type Mlp, mlpOf } from "./mlp.ts";
 import { kMeans } from "./clusters.ts";
@@ -55,8 +55,7 @@ export class RealData {
     this.dim = config.dataset === "mnist" ? 784 : 2;
     if (config.dataset === "mnist" && !mnist) throw new Error("MNIST data is required");
     if (mnist && config.selfCondition > 0) {
-      const x = new Float32Array(mnist.count * 784);
-      for (let i = 0; i < x.length; i++) x[i] = mnist.images[i] / 127.5 - 1;
+      const x = toUnitRange(mnist.images);
       const { assignment, weights } = kMeans(
         x,
         mnist.count,
