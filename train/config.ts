@@ -13,6 +13,39 @@ import { type BackendName, BACKENDS } from "../engine/backend.ts";
 export const DATASETS = ["mnist", "ring8", "grid25"] as const;
 export type DatasetName = typeof DATASETS[number];
 
+/** What the trainer needs to know of a dataset, in one place instead of `=== "mnist"` tests. */
+export interface DatasetSpec {
+  /** Values in one sample. */
+  dim: number;
+  /** One sample's shape, as the saved metadata records it. */
+  outputShape: number[];
+  /** Bounds of G's output (tanh for pixels in [-1, 1]), or null when unbounded. */
+  outputRange: [number, number] | null;
+  outActivation: "tanh" | "linear";
+  /** Images (MNIST: labels, digit grids) or points of a 2-D mixture (scatter plots). */
+  kind: "images" | "points";
+}
+
+const POINTS: DatasetSpec = {
+  dim: 2,
+  outputShape: [2],
+  outputRange: null,
+  outActivation: "linear",
+  kind: "points",
+};
+
+export const DATASET_SPECS: Record<DatasetName, DatasetSpec> = {
+  mnist: {
+    dim: 28 * 28,
+    outputShape: [28, 28],
+    outputRange: [-1, 1],
+    outActivation: "tanh",
+    kind: "images",
+  },
+  ring8: POINTS,
+  grid25: POINTS,
+};
+
 export const LR_DECAYS = ["none", "linear"] as const;
 export type LrDecay = typeof LR_DECAYS[number];
 
@@ -454,17 +487,18 @@ export function parseTrainArgs(argv: string[]): ParsedArgs {
     explicit.add("resume");
   }
   if (values.conditional) {
-    if (config.dataset !== "mnist") {
+    if (DATASET_SPECS[config.dataset].kind !== "images") {
       throw new UsageError(`--conditional: needs --dataset mnist (got ${config.dataset})`);
     }
     config.conditional = true;
     explicit.add("conditional");
   }
   // The default's self-conditioning is for unconditional MNIST; elsewhere it is off unless asked.
-  if (!explicit.has("selfCondition") && (config.dataset !== "mnist" || config.conditional)) {
+  const images = DATASET_SPECS[config.dataset].kind === "images";
+  if (!explicit.has("selfCondition") && (!images || config.conditional)) {
     config.selfCondition = 0;
   }
-  if (config.selfCondition > 0 && (config.dataset !== "mnist" || config.conditional)) {
+  if (config.selfCondition > 0 && (!images || config.conditional)) {
     throw new UsageError(
       `--self-condition: needs --dataset mnist without --conditional (got ${config.dataset}${
         config.conditional ? " with --conditional" : ""

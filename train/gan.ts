@@ -12,7 +12,7 @@ import type * as tfl from "@tensorflow/tfjs-layers";
 import { labelsFor, latentBatch, mix32, Rng, withLabels } from "../random/seeded.ts";
 import { float32View, tensorFrom } from "../engine/backend.ts";
 import { Adam } from "./adam.ts";
-import { peakRate, rateAt, type TrainConfig } from "./config.ts";
+import { DATASET_SPECS, peakRate, rateAt, type TrainConfig } from "./config.ts";
 import { MIXTURES, type MnistSplit, sampleMixture, toUnitRange } from "./data.ts";
 import { buildDiscriminator, buildGenerator, LEAKY_SLOPE } from "./nets.ts";
 import { backward, forward, type Mlp, mlpOf } from "./mlp.ts";
@@ -52,14 +52,15 @@ export class RealData {
 
   constructor(readonly config: TrainConfig, mnist?: MnistSplit) {
     this.#mnist = mnist;
-    this.dim = config.dataset === "mnist" ? 784 : 2;
-    if (config.dataset === "mnist" && !mnist) throw new Error("MNIST data is required");
+    const spec = DATASET_SPECS[config.dataset];
+    this.dim = spec.dim;
+    if (spec.kind === "images" && !mnist) throw new Error("MNIST data is required");
     if (mnist && config.selfCondition > 0) {
       const x = toUnitRange(mnist.images);
       const { assignment, weights } = kMeans(
         x,
         mnist.count,
-        784,
+        this.dim,
         config.selfCondition,
         config.seed,
       );
@@ -87,9 +88,11 @@ export class RealData {
     }
     const images = this.#mnist.images;
     const start = this.#start(step);
+    const dim = this.dim;
+    // Pixels to [-1, 1] as toUnitRange, row by row into the batch.
     for (let i = 0; i < batch; i++) {
-      const src = this.#order![start + i] * 784;
-      for (let j = 0; j < 784; j++) out[i * 784 + j] = images[src + j] / 127.5 - 1;
+      const src = this.#order![start + i] * dim;
+      for (let j = 0; j < dim; j++) out[i * dim + j] = images[src + j] / 127.5 - 1;
     }
     return out;
   }
@@ -203,7 +206,7 @@ export class Gan {
   }
 
   get #outActivation(): "tanh" | "linear" {
-    return this.config.dataset === "mnist" ? "tanh" : "linear";
+    return DATASET_SPECS[this.config.dataset].outActivation;
   }
 
   #buildGenerator(): tfl.Sequential {

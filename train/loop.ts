@@ -11,6 +11,7 @@ import { LATENT_SAMPLER } from "../random/seeded.ts";
 import { removeStaleTemps, writeFileAtomic } from "../format/atomic.ts";
 import {
   BEFORE_THE_FLAG,
+  DATASET_SPECS,
   DEFAULTS,
   type DropoutRate,
   FLAGS,
@@ -85,7 +86,8 @@ export async function runTraining(
         : ""
     }, tfjs ${backend.tfjsVersion}`,
   );
-  const mnist = config.dataset === "mnist" ? await loadMnist("train") : undefined;
+  const dataset = DATASET_SPECS[config.dataset];
+  const mnist = dataset.kind === "images" ? await loadMnist("train") : undefined;
   printer.line(
     mnist
       ? `data: MNIST train, ${mnist.count} images 28x28, pixels scaled to [-1, 1]`
@@ -114,8 +116,8 @@ export async function runTraining(
       saveGenerator(dir, gan.averagedGenerator(), {
         name: basename(out),
         dataset: config.dataset,
-        outputShape: config.dataset === "mnist" ? [28, 28] : [2],
-        outputRange: config.dataset === "mnist" ? [-1, 1] : null,
+        outputShape: dataset.outputShape,
+        outputRange: dataset.outputRange,
         latentSize: config.latent,
         dropout: {
           generator: metadataRate(config.gDropout),
@@ -245,7 +247,7 @@ export async function runTraining(
     const spec = { size: config.latent, classes: gan.classes, weights: gan.data.clusters?.weights };
     const name = `${out}/samples/step-${String(step).padStart(7, "0")}.png`;
     await writing(`${out}/samples`, () => Deno.mkdir(`${out}/samples`, { recursive: true }));
-    const png = config.dataset === "mnist"
+    const png = dataset.kind === "images"
       ? digitGridPng(generate(gan.averagedGenerator(), spec, config.seed, SAMPLE_GRID), SAMPLE_GRID)
       : scatterPng(
         generate(gan.averagedGenerator(), spec, config.seed, SCATTER_POINTS),
@@ -351,7 +353,7 @@ async function prepareOut(out: string): Promise<void> {
 
 /** Bytes a run writes at its peak: two checkpoints during a rename, two models, samples. */
 export function bytesNeeded(config: TrainConfig): number {
-  const outDim = config.dataset === "mnist" ? 784 : 2;
+  const outDim = DATASET_SPECS[config.dataset].dim;
   const params = (dims: number[]) =>
     dims.slice(0, -1).reduce((s, n, i) => s + (n + 1) * dims[i + 1], 0);
   const g = params([config.latent, ...config.gHidden, outDim]);
