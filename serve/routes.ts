@@ -67,7 +67,7 @@ export const ROUTES: RouteSpec[] = [
     responses: {
       "200": {
         description:
-          "{default, models: [{name, status (ready | loading | unavailable), id, dataset, outputShape, latentSize, labels, engine, memoryBytes, metrics, reason}]}",
+          "{default, models: [{name, status (ready | loading | unavailable), id, dataset, outputShape, latentSize, labels, clusters, engine, memoryBytes, metrics, reason}]}",
         content: ["application/json"],
       },
     },

@@ -143,6 +143,7 @@ export class ServedSet {
       outputShape: meta.outputShape,
       latentSize: meta.latent.size,
       ...(meta.labels ? { labels: meta.labels } : {}),
+      ...(meta.clusters ? { clusters: meta.clusters.count } : {}),
       engine: sampler.engine,
       memoryBytes: sampler.memoryBytes,
       ...(meta.metrics ? { metrics: meta.metrics } : {}),

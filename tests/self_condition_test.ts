@@ -80,6 +80,9 @@ Deno.test("a self-conditioned run records its clusters, serves them from the see
     const rows = generatorInputs(inputSpec(runner.metadata), 12, 6);
     assert.deepEqual(Array.from(rows.subarray(0, 8)), Array.from(latentBatch(12, 1, 8)));
     assert.equal(rows[8 + body.clusters[0]], 1);
+    const listed = (await (await app.request("/models")).json()).models[0];
+    assert.equal(listed.clusters, 3);
+    assert.equal(listed.labels, undefined);
     const refused = await app.request("/sample?seed=12&label=1");
     assert.equal(refused.status, 400);
     assert.match((await refused.json()).detail, /self-conditioned on unlabelled clusters/);
