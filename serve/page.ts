@@ -41,6 +41,14 @@ function modelCard(sampler: Sampler): string {
         ],
       ]
       : []),
+    ...(meta.clusters
+      ? [
+        [
+          "self-conditioned on",
+          `${meta.clusters.count} unlabelled clusters of the training images, drawn by the seed`,
+        ] as [string, string],
+      ]
+      : []),
     ["training time", `${Math.round(meta.wallTimeS / 60)} min on ${escapeHtml(meta.backend)}`],
   ];
   for (const [name, value] of Object.entries(meta.metrics ?? {})) {

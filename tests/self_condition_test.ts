@@ -83,6 +83,9 @@ Deno.test("a self-conditioned run records its clusters, serves them from the see
     const listed = (await (await app.request("/models")).json()).models[0];
     assert.equal(listed.clusters, 3);
     assert.equal(listed.labels, undefined);
+    const page = await (await app.request("/?seed=12")).text();
+    assert.match(page, /self-conditioned on<\/dt><dd>3 unlabelled clusters/);
+    assert.doesNotMatch(page, /aria-label="digit"/, "no digit picker: clusters are not labels");
     const refused = await app.request("/sample?seed=12&label=1");
     assert.equal(refused.status, 400);
     assert.match((await refused.json()).detail, /self-conditioned on unlabelled clusters/);
