@@ -96,6 +96,9 @@ export async function runTraining(
       }`,
   );
   if (checkpoint) printer.line(`resuming from step ${startStep} (${checkpointPath(out)})`);
+  if (mnist && config.selfCondition > 0) {
+    printer.line(`self-conditioning: k-means of the images into ${config.selfCondition} clusters`);
+  }
 
   const gan = new Gan(config, new RealData(config, mnist));
   try {
