@@ -45,6 +45,8 @@ export const STUDY_CELLS: { name: string; flags: string[]; seeds: number }[] = [
   // Self-conditioning on 30 k-means clusters (Liu et al. 2020): the same question with it on.
   { name: "g0.5to0-d0.25-sc30", flags: dropout("0.5:0", "0.25", 30), seeds: 3 },
   { name: "g0-d0-sc30", flags: dropout("0", "0", 30), seeds: 1 },
+  // Both rates ending at 0: dropout early, none once G is conditioned (g0-d0-sc30 beat the default).
+  { name: "g0.5to0-d0.25to0-sc30", flags: dropout("0.5:0", "0.25:0", 30), seeds: 3 },
   { name: "g0.5-d0.5-sc30", flags: dropout("0.5", "0.5", 30), seeds: 1 },
 ];
 
@@ -56,6 +58,7 @@ export const STUDY_PRIORITY = [
   "g0.5to0-d0.25-noema",
   "g0.5to0-d0.25-sc30",
   "g0-d0-sc30",
+  "g0.5to0-d0.25to0-sc30",
 ];
 
 export interface StudyResult {
