@@ -21,6 +21,7 @@ import {
   shapeMismatch,
 } from "../format/generator_format.ts";
 import { type ModelJson, ModelLoadError } from "../format/model_files.ts";
+import { buildLayersModel } from "../format/layers_files.ts";
 
 /** The engine's name in `/model`, `/models` and ETags. */
 export const TFJS_ENGINE = `tfjs-wasm-${tf.version_core}`;
@@ -59,18 +60,7 @@ export async function tfjsGenerator(
   weights: Uint8Array,
 ): Promise<TfjsGenerator> {
   await initBackend("wasm");
-  let model: tfl.LayersModel;
-  try {
-    model = await tfl.loadLayersModel(tf.io.fromMemory({
-      modelTopology: json.modelTopology,
-      weightSpecs: json.weightsManifest.flatMap((group) =>
-        group.weights
-      ) as tf.io.WeightsManifestEntry[],
-      weightData: weights.slice().buffer,
-    }));
-  } catch (err) {
-    throw new ModelLoadError(jsonPath, `tfjs cannot build the model: ${(err as Error).message}`);
-  }
+  const model = await buildLayersModel(jsonPath, json, weights);
   const fail = (problem: string) => {
     model.dispose();
     return new ModelLoadError(jsonPath, problem);

@@ -149,8 +149,17 @@ export function generatorInputs(
     n,
     spec.size,
     spec.classes,
-    labelsFor(seed, n, spec.classes, label, spec.weights),
+    inputLabels(spec, seed, n, label),
   );
+}
+
+/**
+ * The one-hot classes of `n` input rows for (seed, n): `label` for every row when given, else
+ * drawn from the seed (by the clusters' weights for a self-conditioned model); none (empty) for
+ * an unconditional one.
+ */
+export function inputLabels(spec: InputSpec, seed: number, n: number, label?: number): number[] {
+  return spec.classes ? labelsFor(seed, n, spec.classes, label, spec.weights) : [];
 }
 
 /**

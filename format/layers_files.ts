@@ -78,14 +78,25 @@ export async function readLayersModel(
   const jsonPath = `${dir}/model.json`;
   const json = await readModelJson(jsonPath, checkMetadata);
   const weights = await readWeights(dir, json);
+  return { model: await buildLayersModel(jsonPath, json, weights), json };
+}
+
+/** The tfjs model of a checked `model.json` and its weights; a `ModelLoadError` if tfjs cannot. */
+export async function buildLayersModel(
+  jsonPath: string,
+  json: ModelJson,
+  weights: Uint8Array,
+): Promise<tfl.LayersModel> {
   try {
-    const model = await tfl.loadLayersModel(tf.io.fromMemory({
+    return await tfl.loadLayersModel(tf.io.fromMemory({
       modelTopology: json.modelTopology,
       weightSpecs: json.weightsManifest.flatMap((group) => group.weights),
-      weightData: weights.buffer,
+      // A view's own bytes: the buffer may hold more than the weights.
+      weightData: weights.byteLength === weights.buffer.byteLength
+        ? weights.buffer as ArrayBuffer
+        : weights.slice().buffer,
       userDefinedMetadata: json.userDefinedMetadata,
     }));
-    return { model, json };
   } catch (err) {
     throw new ModelLoadError(jsonPath, `tfjs cannot build the model: ${(err as Error).message}`);
   }

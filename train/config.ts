@@ -269,9 +269,12 @@ export const FLAGS: Record<string, FlagSpec> = {
   },
   "self-condition": {
     key: "selfCondition",
-    accepts: "an integer 0..100 (0 = off)",
+    accepts: "an integer 0..100 (0 = off), 2 or more clusters",
     help: "condition G and D on this many k-means clusters of the images, no labels (MNIST)",
-    parse: int(0, 100),
+    parse: (v) => {
+      const clusters = int(0, 100)(v);
+      return clusters === 1 ? undefined : clusters; // one cluster conditions on nothing
+    },
   },
   "lr": {
     key: "lr",
@@ -503,11 +506,6 @@ export function parseTrainArgs(argv: string[]): ParsedArgs {
       `--self-condition: needs --dataset mnist without --conditional (got ${config.dataset}${
         config.conditional ? " with --conditional" : ""
       })`,
-    );
-  }
-  if (config.selfCondition === 1) {
-    throw new UsageError(
-      '--self-condition: got "1"; accepts an integer 0..100 (0 = off), 2 or more clusters',
     );
   }
   if (explicit.has("dEnsembleDrop") && config.dEnsemble < 2) {

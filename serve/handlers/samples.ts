@@ -1,7 +1,8 @@
 /** GET /sample and GET /interpolate: samples for a seed, or a walk between two seeds. */
 import type { Hono } from "hono";
 import { INTERPOLATE_PARAMS, SAMPLE_PARAMS } from "../params.ts";
-import { freshSeed, interpolateLatents, labelsFor, latentBatch } from "../../random/seeded.ts";
+import { freshSeed, interpolateLatents, latentBatch } from "../../random/seeded.ts";
+import { inputLabels } from "../../format/generator_format.ts";
 import type { Sampler } from "../sampler.ts";
 import { query } from "../errors.ts";
 import { respondWithSamples } from "../respond.ts";
@@ -20,9 +21,8 @@ export function mountSampleRoutes(app: Hono, models: ServedSet, cache: ResponseC
     return respondWithSamples(c, models, cache, entry, state, {
       inputs: () => {
         const { sampler } = state as { sampler: Sampler };
-        const { size, classes } = sampler.spec;
-        const labels = classes ? labelsFor(seed, n, classes, label, sampler.spec.weights) : [];
-        return { rows: sampler.inputs(latentBatch(seed, n, size), n, labels), labels };
+        const labels = inputLabels(sampler.spec, seed, n, label);
+        return { rows: sampler.inputs(latentBatch(seed, n, sampler.spec.size), n, labels), labels };
       },
       n,
       format: c.req.query("format") === undefined ? undefined : q.format,
@@ -44,15 +44,15 @@ export function mountSampleRoutes(app: Hono, models: ServedSet, cache: ResponseC
     return respondWithSamples(c, models, cache, entry, state, {
       inputs: () => {
         const { sampler } = state as { sampler: Sampler };
-        const { size, classes } = sampler.spec;
         // One label along the whole walk: the given one, or the one `from` draws.
-        const labels = classes
-          ? new Array(steps).fill(
-            label ?? labelsFor(from, 1, classes, undefined, sampler.spec.weights)[0],
-          )
-          : [];
+        const [first] = inputLabels(sampler.spec, from, 1, label);
+        const labels = first === undefined ? [] : new Array(steps).fill(first);
         return {
-          rows: sampler.inputs(interpolateLatents(from, to, steps, size), steps, labels),
+          rows: sampler.inputs(
+            interpolateLatents(from, to, steps, sampler.spec.size),
+            steps,
+            labels,
+          ),
           labels,
         };
       },
