@@ -51,6 +51,8 @@ Deno.test("every flag parses its documented form", () => {
     "1:0.5",
     "--self-condition",
     "0",
+    "--aux-classifier",
+    "0",
     "--lr",
     "1e-3",
     "--lr-decay",
@@ -103,6 +105,7 @@ Deno.test("every flag parses its documented form", () => {
     resume: true,
     conditional: false,
     selfCondition: 0,
+    auxClassifier: 0,
   });
   assert.equal(explicit.size, Object.keys(FLAGS).length + 1);
 });
@@ -127,6 +130,18 @@ Deno.test("bad values are rejected with one line naming the flag and what it acc
     [["--real-target", "0.5"], '--real-target: got "0.5"; accepts a number in (0.5, 1]'],
     [["--g-top-k", "0"], `--g-top-k: got "0"; accepts ${FLAGS["g-top-k"].accepts}`],
     [["--g-top-k", "1:1.5"], `--g-top-k: got "1:1.5"; accepts ${FLAGS["g-top-k"].accepts}`],
+    [
+      ["--aux-classifier", "1"],
+      "--aux-classifier: needs --conditional and --pack 1 (got no --conditional)",
+    ],
+    [
+      ["--aux-classifier", "1", "--conditional", "--pack", "2"],
+      "--aux-classifier: needs --conditional and --pack 1 (got --pack 2)",
+    ],
+    [
+      ["--aux-classifier", "-1", "--conditional"],
+      '--aux-classifier: got "-1"; accepts a number in [0, 10] (0 = off); needs --conditional',
+    ],
     [["--lr", "0"], '--lr: got "0"; accepts a number in (0, 1]'],
     [["--lr", "Infinity"], '--lr: got "Infinity"; accepts a number in (0, 1]'],
     [

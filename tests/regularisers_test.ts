@@ -226,3 +226,49 @@ Deno.test("top-k changes only G's update: D is untouched, G differs, and k = B i
     for (const gan of [plain, all, half]) gan.dispose();
   }
 });
+
+Deno.test("--aux-classifier (AC-GAN): D reads the image alone and learns to name real digits", () => {
+  const gan = ganOf({ conditional: true, auxClassifier: 1, lr: 2e-3, dDropout: 0, gDropout: 0 });
+  try {
+    assert.deepEqual(gan.discriminator.inputs[0].shape, [null, 784], "no label in D's input");
+    assert.deepEqual(gan.discriminator.outputs[0].shape, [null, 11], "real/fake + 10 digits");
+    assert.deepEqual(gan.generator.inputs[0].shape, [null, 8 + 10], "G still gets the label");
+    // D's class head, scored on batches it has not trained on (steps 1000..1003).
+    const accuracy = () =>
+      tf.tidy(() => {
+        let right = 0;
+        for (let s = 1000; s < 1004; s++) {
+          const x = tf.tensor2d(gan.data.batch(s), [16, 784]);
+          const logits = forward(gan.d, x, 0).output;
+          const digits = tf.argMax(tf.slice(logits, [0, 1], [-1, 10]), 1).dataSync();
+          gan.data.labels(s).forEach((label, i) => right += label === digits[i] ? 1 : 0);
+        }
+        return right / 64;
+      });
+    const before = accuracy();
+    for (let s = 0; s < 80; s++) gan.step(s);
+    const after = accuracy();
+    assert.ok(before < 0.3, `an untrained head is near chance (${before})`);
+    assert.ok(after > 0.5, `after 80 steps the head names most digits (${after})`);
+  } finally {
+    gan.dispose();
+  }
+});
+
+Deno.test("--aux-classifier keeps determinism and exact resume", async (t) => {
+  const dir = await tempDir(t);
+  try {
+    const quiet = { printer: quietPrinter().printer };
+    const flags: Partial<TrainConfig> = { conditional: true, auxClassifier: 0.5 };
+    await runTraining(smallConfig(`${dir}/full`, flags), new Set(), quiet);
+    await runTraining(smallConfig(`${dir}/again`, flags), new Set(), quiet);
+    const full = await weightsHash(`${dir}/full`);
+    assert.equal(await weightsHash(`${dir}/again`), full, "deterministic");
+    const resumed = await trainInterruptedAndResumed(smallConfig(`${dir}/split`, flags), 20);
+    assert.equal(resumed, full, "resumed run equals the full run");
+    const { metadata } = await loadGenerator(`${dir}/full`);
+    assert.equal(metadata.hyperparameters?.auxClassifier, 0.5, "the metadata records it");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -129,6 +129,12 @@ export interface TrainConfig {
    * images play the labels' part, so no label is used (0 = off).
    */
   selfCondition: number;
+  /**
+   * AC-GAN (Odena et al. 2017; with --conditional): D reads the image alone and names its digit
+   * with a 10-way head trained on real images; G is also trained to make D name the asked digit.
+   * The weight of that class loss beside the adversarial one (0 = off: D reads the label).
+   */
+  auxClassifier: number;
   backend: BackendName;
 }
 
@@ -276,6 +282,12 @@ export const FLAGS: Record<string, FlagSpec> = {
       return clusters === 1 ? undefined : clusters; // one cluster conditions on nothing
     },
   },
+  "aux-classifier": {
+    key: "auxClassifier",
+    accepts: "a number in [0, 10] (0 = off); needs --conditional",
+    help: "AC-GAN: D names the digit of real images, G is trained so D names the asked one",
+    parse: real(0, 10, false, false),
+  },
   "lr": {
     key: "lr",
     accepts: "a number in (0, 1]",
@@ -360,6 +372,7 @@ export const BEFORE_THE_FLAG: Partial<TrainConfig> = {
   realTarget: 1,
   gTopK: 1,
   selfCondition: 0,
+  auxClassifier: 0,
   snapshotEvery: 0,
 };
 
@@ -391,6 +404,7 @@ export const DEFAULTS: Omit<TrainConfig, "out"> = {
   conditional: false,
   // Self-conditioning on 30 clusters: the full-budget probes' best (see the README).
   selfCondition: 30,
+  auxClassifier: 0,
   backend: "wasm",
 };
 
@@ -505,6 +519,13 @@ export function parseTrainArgs(argv: string[]): ParsedArgs {
     throw new UsageError(
       `--self-condition: needs --dataset mnist without --conditional (got ${config.dataset}${
         config.conditional ? " with --conditional" : ""
+      })`,
+    );
+  }
+  if (config.auxClassifier > 0 && (!config.conditional || config.pack > 1)) {
+    throw new UsageError(
+      `--aux-classifier: needs --conditional and --pack 1 (got ${
+        config.conditional ? `--pack ${config.pack}` : "no --conditional"
       })`,
     );
   }

@@ -169,18 +169,25 @@ export class Gan {
   readonly classes: number;
   /** PacGAN packing degree: D sees this many samples side by side as one input row. */
   readonly pack: number;
+  /**
+   * The label classes in D's input: `classes`, or 0 with an auxiliary classifier (AC-GAN),
+   * whose D reads the image alone and answers with 1 + `classes` logits (real/fake, the digit).
+   */
+  readonly dClasses: number;
 
   constructor(readonly config: TrainConfig, readonly data: RealData) {
     this.classes = config.conditional ? 10 : config.selfCondition ?? 0;
     this.generator = this.#buildGenerator();
     this.pack = config.pack ?? 1;
+    const aux = (config.auxClassifier ?? 0) > 0;
+    this.dClasses = aux ? 0 : this.classes;
     const ensemble = config.dEnsemble ?? 1;
     this.discriminators = Array.from({ length: ensemble }, (_, k) =>
       buildDiscriminator({
-        inDim: (data.dim + this.classes) * this.pack,
+        inDim: (data.dim + this.dClasses) * this.pack,
         hidden: config.dHidden,
         dropout: peakRate(config.dDropout),
-        outDim: 1,
+        outDim: aux ? 1 + this.classes : 1,
         outActivation: "linear",
         // The first D keeps the plain GAN's initial weights; the others start elsewhere.
         seed: k === 0 ? config.seed : mix32(config.seed, k, DRAW.ensembleInit),
@@ -287,11 +294,12 @@ export class Gan {
     const stats = tf.tidy(() => {
       // A conditional GAN appends the one-hot label to G's noise and to D's images. With
       // packing, G makes `pack` samples per D input and D reads them side by side.
-      const { classes, pack } = this;
+      const { classes, dClasses, pack } = this;
+      const aux = this.config.auxClassifier ?? 0;
       const rows = this.config.batch * pack;
       const packed = this.config.batch;
       const dim = this.data.dim;
-      const width = (dim + classes) * pack;
+      const width = (dim + dClasses) * pack;
       const packRows = (x: tf.Tensor2D) =>
         pack > 1 ? tf.reshape(x, [packed, width]) as tf.Tensor2D : x;
       const realLabels = classes ? this.data.labels(step) : [];
@@ -300,7 +308,7 @@ export class Gan {
         ? labelsFor(seeds(DRAW.fakeLabels), rows, classes, undefined, this.data.clusters?.weights)
         : [];
       // Unconditional batches are drawn straight into the tensors' storage.
-      const real = classes
+      const real = dClasses
         ? tf.tensor2d(withLabels(this.data.batch(step), rows, dim, classes, realLabels), [
           rows,
           dim + classes,
@@ -322,20 +330,35 @@ export class Gan {
           (out) => latentBatch(seeds(DRAW.noise), rows, latent, out),
         ) as tf.Tensor2D;
       const gTrace = forward(this.g, z, seeds(DRAW.gMask));
-      const fake = classes
+      const fake = dClasses
         ? tf.concat([
           gTrace.output,
           tf.cast(tf.oneHot(tf.tensor1d(fakeLabels, "int32"), classes), "float32"),
         ], 1) as tf.Tensor2D
         : gTrace.output;
       const dBatch = tf.concat([packRows(real), packRows(fake)], 0);
+      // AC-GAN: the class head's gradient of w * cross-entropy(softmax(c), label) / B is
+      // w * (softmax(c) - onehot(label)) / B; D learns it on real images only, so it stays a
+      // classifier of real digits that G must satisfy.
+      const classGrad = (logits: tf.Tensor2D, labels: number[], scale: number) =>
+        tf.mul(
+          tf.sub(
+            tf.softmax(tf.slice(logits, [0, 1], [-1, classes])),
+            tf.oneHot(tf.tensor1d(labels, "int32"), classes),
+          ),
+          aux / scale,
+        ) as tf.Tensor2D;
+      const realOnly = aux
+        ? tf.concat([tf.ones([packed, 1]), tf.zeros([packed, 1])], 0) as tf.Tensor2D
+        : undefined;
 
       // Each discriminator: real and fake in one batch of 2B (packed) rows. For the loss
       // -t log sigmoid(l) - (1 - t) log(1 - sigmoid(l)) with target t (1, or the smoothed real
       // target; 0 for fakes), averaged over B per half, dLoss/dl = (sigmoid(l) - t) / B.
       const dStats: tf.Tensor[][] = this.ds.map((d, k) => {
         const dTrace = forward(d, dBatch, dSeeds(DRAW.dMask, k));
-        const logits = dTrace.output;
+        const allLogits = dTrace.output;
+        const logits = aux ? tf.slice(allLogits, [0, 0], [-1, 1]) as tf.Tensor2D : allLogits;
         const [realLogits, fakeLogits] = tf.split(logits, 2, 0);
         const t = this.config.realTarget ?? 1;
         const realLoss = t === 1 ? tf.mean(tf.softplus(tf.neg(realLogits))) : tf.mean(tf.add(
@@ -343,7 +366,12 @@ export class Gan {
           tf.mul(tf.softplus(realLogits), 1 - t),
         ));
         const dLoss = tf.add(realLoss, tf.mean(tf.softplus(fakeLogits)));
-        const dLogits = tf.div(tf.sub(tf.sigmoid(logits), this.#targets), packed) as tf.Tensor2D;
+        let dLogits = tf.div(tf.sub(tf.sigmoid(logits), this.#targets), packed) as tf.Tensor2D;
+        if (aux) {
+          const labels = [...realLabels, ...realLabels]; // the fake half is masked out
+          const dClass = tf.mul(classGrad(allLogits, labels, packed), realOnly!);
+          dLogits = tf.concat([dLogits, dClass], 1) as tf.Tensor2D;
+        }
         this.dAdams[k].apply(backward(d, dTrace, dLogits).grads);
         return [dLoss, tf.mean(tf.sigmoid(realLogits)), tf.mean(tf.sigmoid(fakeLogits))];
       });
@@ -360,7 +388,9 @@ export class Gan {
       this.ds.forEach((d, k) => {
         if (!kept[k]) return;
         const gdTrace = forward(d, packRows(fake), dSeeds(DRAW.dMaskG, k));
-        const gLogits = gdTrace.output;
+        const gLogits = aux
+          ? tf.slice(gdTrace.output, [0, 0], [-1, 1]) as tf.Tensor2D
+          : gdTrace.output;
         const losses = tf.softplus(tf.neg(gLogits));
         let dGLogits = tf.div(tf.sub(tf.sigmoid(gLogits), 1), topK * keptCount) as tf.Tensor2D;
         if (topK < packed) {
@@ -370,11 +400,15 @@ export class Gan {
         } else {
           gLosses.push(tf.mean(losses));
         }
+        if (aux) {
+          const dClass = classGrad(gdTrace.output, fakeLabels, packed * keptCount);
+          dGLogits = tf.concat([dGLogits, dClass], 1) as tf.Tensor2D;
+        }
         const { dInput } = backward(d, gdTrace, dGLogits, { params: false, input: true });
         const dRows = pack > 1
-          ? tf.reshape(dInput!, [rows, dim + classes]) as tf.Tensor2D
+          ? tf.reshape(dInput!, [rows, dim + dClasses]) as tf.Tensor2D
           : dInput!;
-        const dG = classes ? tf.slice(dRows, [0, 0], [rows, dim]) as tf.Tensor2D : dRows;
+        const dG = dClasses ? tf.slice(dRows, [0, 0], [rows, dim]) as tf.Tensor2D : dRows;
         dImages = dImages ? tf.add(dImages, dG) : dG;
       });
       this.gAdam.apply(backward(this.g, gTrace, dImages!).grads);
