@@ -73,6 +73,8 @@ Deno.test("every flag parses its documented form", () => {
     "5",
     "--log-every",
     "2",
+    "--engine",
+    "tfjs",
     "--backend",
     "cpu",
     "--resume",
@@ -106,6 +108,7 @@ Deno.test("every flag parses its documented form", () => {
     conditional: false,
     selfCondition: 0,
     auxClassifier: 0,
+    engine: "tfjs",
   });
   assert.equal(explicit.size, Object.keys(FLAGS).length + 1);
 });

@@ -11,7 +11,7 @@ import { latentBatch } from "../random/seeded.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
-Deno.test("kernels.ts holds exactly what wabt compiles from dense.wat and adam.wat", async () => {
+Deno.test("kernels.ts holds exactly what wabt compiles from the .wat sources", async () => {
   const committed = await Deno.readTextFile(`${ROOT}/engine/kernels/kernels.ts`);
   assert.equal(committed, kernelsModule(await compileKernels()), "run: deno task kernels");
 });

@@ -135,7 +135,24 @@ export interface TrainConfig {
    * The weight of that class loss beside the adversarial one (0 = off: D reads the label).
    */
   auxClassifier: number;
+  /**
+   * What computes a step: tfjs ops, or the fused WASM step of train/fused.ts (unconditional
+   * nets with one D and no top-k; equal to tfjs to float rounding). `auto` = fused for the 2-D
+   * mixtures, where it is faster, tfjs elsewhere.
+   */
+  engine: Engine;
   backend: BackendName;
+}
+
+export const ENGINES = ["auto", "tfjs", "fused"] as const;
+export type Engine = typeof ENGINES[number];
+
+/** Why the fused step cannot train `config` (a short phrase), or undefined when it can. */
+export function fusedUnsupported(config: TrainConfig): string | undefined {
+  if (config.conditional || config.selfCondition > 0) return "label or cluster conditioning";
+  if ((config.dEnsemble ?? 1) > 1) return "--d-ensemble";
+  if (config.gTopK !== 1) return "--g-top-k";
+  return undefined;
 }
 
 /** A bad command line; the CLI prints `message` as one line and exits 2. */
@@ -353,6 +370,12 @@ export const FLAGS: Record<string, FlagSpec> = {
     help: "progress line and metrics.jsonl record every N steps",
     parse: int(1, 10_000_000),
   },
+  "engine": {
+    key: "engine",
+    accepts: ENGINES.join(" | "),
+    help: "what computes a step: tfjs ops, or the fused WASM step (auto: fused for 2-D data)",
+    parse: oneOf(ENGINES),
+  },
   "backend": {
     key: "backend",
     accepts: BACKENDS.join(" | "),
@@ -373,6 +396,7 @@ export const BEFORE_THE_FLAG: Partial<TrainConfig> = {
   gTopK: 1,
   selfCondition: 0,
   auxClassifier: 0,
+  engine: "tfjs",
   snapshotEvery: 0,
 };
 
@@ -405,6 +429,7 @@ export const DEFAULTS: Omit<TrainConfig, "out"> = {
   // Self-conditioning on 30 clusters: the full-budget probes' best (see the README).
   selfCondition: 30,
   auxClassifier: 0,
+  engine: "auto",
   backend: "wasm",
 };
 
@@ -528,6 +553,10 @@ export function parseTrainArgs(argv: string[]): ParsedArgs {
         config.conditional ? `--pack ${config.pack}` : "no --conditional"
       })`,
     );
+  }
+  const unfused = fusedUnsupported(config);
+  if (config.engine === "fused" && unfused) {
+    throw new UsageError(`--engine: fused does not support ${unfused}; use tfjs or auto`);
   }
   if (explicit.has("dEnsembleDrop") && config.dEnsemble < 2) {
     throw new UsageError(

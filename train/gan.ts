@@ -28,7 +28,7 @@ export interface StepStats {
 }
 
 /** Purposes of random draws within a step; part of the seed so draws never coincide. */
-const DRAW = {
+export const DRAW = {
   batch: 1,
   noise: 2,
   gMask: 3,

@@ -23,7 +23,8 @@ import {
 } from "./config.ts";
 import { checkpointPath, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { loadMnist, MIXTURES } from "./data.ts";
-import { Gan, RealData, type StepStats } from "./gan.ts";
+import { type Gan, RealData, type StepStats } from "./gan.ts";
+import { createGan, resolveEngine } from "./fused.ts";
 import { digitGridPng, scatterPng } from "./plots.ts";
 import { formatDuration, ProgressPrinter } from "./progress.ts";
 import { writeReport } from "./report.ts";
@@ -76,6 +77,8 @@ export async function runTraining(
     );
   }
 
+  // A fresh run records the engine `auto` chose, so a resume continues with the same one.
+  config = { ...config, engine: resolveEngine(config) };
   checkFreeSpace(out, config);
   const backend = await initBackend(config.backend);
   printer.line(describeConfig(config));
@@ -100,7 +103,7 @@ export async function runTraining(
     printer.line(`self-conditioning: k-means of the images into ${config.selfCondition} clusters`);
   }
 
-  const gan = new Gan(config, new RealData(config, mnist));
+  const gan = createGan(config, new RealData(config, mnist));
   try {
     if (checkpoint) gan.restore(startStep, checkpoint.tensors);
     await resetMetrics(out, startStep);

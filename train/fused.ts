@@ -1,0 +1,510 @@
+/**
+ * The fused training step: a whole GAN step of an unconditional Dense GAN (forward, backward,
+ * Adam, the weight average) run by our WASM SIMD kernels on weights that stay in one
+ * WebAssembly memory, in the layout the kernels read.
+ *
+ * Why: the tfjs step re-packs every weight for XNNPACK on every use, because the weights are new
+ * tensors after every update, and a small net pays that as much as its products: a 64 x 256 by
+ * 256 x 256 product takes 0.44 ms with our kernel (engine/kernels/gemm.wat) or tfjs on a weight
+ * it has packed before, and 1.32 ms on a fresh one (measured on this project's 2-core machine).
+ * Here nothing is packed or copied: the strided GEMM reads W for the forward product, reads the
+ * layer's input down its columns for the weight gradient, and reads W^T (refreshed after each
+ * update, one pass over the weights) for the input gradient.
+ *
+ * The arithmetic is the tfjs step's (train/gan.ts, train/mlp.ts): the same random draws, masks,
+ * losses and float32 Adam, but products are summed in another order, so weights agree with the
+ * tfjs step to float rounding, not bit for bit (tests/fused_test.ts). The fused step is itself
+ * deterministic, and resumes exactly: checkpoints hold the same tensors as the tfjs step's.
+ *
+ * ```ts
+ * const gan = createGan(config, data); // a FusedGan where the config allows it
+ * gan.step(0);
+ * ```
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { instantiateKernel } from "../engine/kernels/base64.ts";
+import { GEMM_WASM } from "../engine/kernels/kernels.ts";
+import { latentBatch, mix32 } from "../random/seeded.ts";
+import { adamKernel } from "./adam_simd.ts";
+import { DATASET_SPECS, fusedUnsupported, rateAt, type TrainConfig } from "./config.ts";
+import { DRAW, Gan, RealData, type StepStats, updateMovingAverage } from "./gan.ts";
+import { fillDropoutMask, type Mlp } from "./mlp.ts";
+
+/** The engine a config trains with: `auto` picks the fused step for the 2-D mixtures. */
+export function resolveEngine(config: TrainConfig): "tfjs" | "fused" {
+  if (config.engine !== "auto") return config.engine;
+  const points = DATASET_SPECS[config.dataset].kind === "points";
+  return points && !fusedUnsupported(config) ? "fused" : "tfjs";
+}
+
+/** The GAN for `config`: the fused step where `config.engine` resolves to it, else tfjs. */
+export function createGan(config: TrainConfig, data: RealData): Gan {
+  return resolveEngine(config) === "fused" ? new FusedGan(config, data) : new Gan(config, data);
+}
+
+type Kernel = (...args: number[]) => void;
+
+/** One Dense layer in the fused memory; every pointer is a byte offset. */
+interface Layer {
+  /** Inputs as stored: the net's input width for the first layer, else the previous `nPad`. */
+  k: number;
+  /** Outputs, and outputs padded to whole 8-column groups (padding stays exactly 0). */
+  out: number;
+  nPad: number;
+  /** `k` padded to whole 8-column groups: the row width of W^T and of the input gradient. */
+  kPad: number;
+  w: number;
+  b: number;
+  wt: number;
+  gw: number;
+  gb: number;
+  mw: number;
+  vw: number;
+  mb: number;
+  vb: number;
+  emaW: number;
+  emaB: number;
+}
+
+interface Net {
+  layers: Layer[];
+  mlp: Mlp;
+  /** Per hidden layer: its output after activation and dropout, and its dropout mask. */
+  acts: number[];
+  masks: number[];
+  out: number;
+  /** Two gradient buffers, used in turn going backwards. */
+  grads: [number, number];
+  /** The last forward pass: its input (pointer, row bytes), rows, and whether masks applied. */
+  input: number;
+  inputRow: number;
+  rows: number;
+  dropped: boolean;
+}
+
+/** A `Gan` whose `step` runs the fused kernels; the tfjs variables are refreshed on demand. */
+export class FusedGan extends Gan {
+  readonly #memory: WebAssembly.Memory;
+  readonly #heap: Float32Array;
+  readonly #gemm4: Kernel;
+  readonly #gemm1: Kernel;
+  readonly #transpose: Kernel;
+  readonly #adam: NonNullable<ReturnType<typeof adamKernel>>;
+  readonly #G: Net;
+  readonly #D: Net;
+  /** Real rows then fake rows, [2B][dim * pack]: D reads both halves in one pass. */
+  readonly #batch: number;
+  readonly #z: number;
+  readonly #ones: number;
+  readonly #dOut: number;
+  #t = 0;
+  /** The tfjs variables are older than the fused memory. */
+  #stale = false;
+
+  constructor(config: TrainConfig, data: RealData) {
+    super(config, data);
+    const why = fusedUnsupported(config);
+    if (why) throw new Error(`the fused step does not support ${why}`);
+    const rows = config.batch * this.pack;
+    const dRows = 2 * config.batch;
+    const dim = data.dim;
+    let bytes = 64; // a bias pointer of 0 means "no bias", so nothing lives there
+    const alloc = (floats: number) => {
+      const at = bytes;
+      bytes += Math.ceil(floats / 4) * 16;
+      return at;
+    };
+    const plan = (mlp: Mlp, inDim: number, maxRows: number, ema: boolean): Net => {
+      let k = inDim;
+      const layers = mlp.layers.map(({ kernel }) => {
+        const out = kernel.shape[1]!;
+        const nPad = Math.ceil(out / 8) * 8, kPad = Math.ceil(k / 8) * 8;
+        const layer: Layer = {
+          k,
+          out,
+          nPad,
+          kPad,
+          w: alloc(k * nPad),
+          b: alloc(nPad),
+          wt: alloc(nPad * kPad),
+          gw: alloc(k * nPad),
+          gb: alloc(nPad),
+          mw: alloc(k * nPad),
+          vw: alloc(k * nPad),
+          mb: alloc(nPad),
+          vb: alloc(nPad),
+          emaW: ema ? alloc(k * nPad) : 0,
+          emaB: ema ? alloc(nPad) : 0,
+        };
+        k = nPad;
+        return layer;
+      });
+      const hidden = layers.slice(0, -1);
+      const widest = Math.max(...layers.map((l) => Math.max(l.nPad, l.kPad)));
+      return {
+        layers,
+        mlp,
+        acts: hidden.map((l) => alloc(maxRows * l.nPad)),
+        masks: hidden.map((l) => alloc(maxRows * l.nPad)),
+        out: alloc(maxRows * layers[layers.length - 1].nPad),
+        grads: [alloc(maxRows * widest), alloc(maxRows * widest)],
+        input: 0,
+        inputRow: 0,
+        rows: 0,
+        dropped: false,
+      };
+    };
+    this.#G = plan(this.g, config.latent, rows, config.ema > 0);
+    this.#D = plan(this.d, dim * this.pack, dRows, false);
+    this.#batch = alloc(2 * rows * dim);
+    this.#z = alloc(rows * config.latent);
+    this.#ones = alloc(dRows);
+    this.#dOut = alloc(dRows * 8);
+    this.#memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / 65536) });
+    this.#heap = new Float32Array(this.#memory.buffer);
+    const gemm = instantiateKernel(GEMM_WASM, this.#memory);
+    const adam = adamKernel(this.#memory);
+    if (!gemm || !adam) throw new Error("the fused step needs WebAssembly SIMD");
+    this.#gemm4 = gemm.gemm4 as Kernel;
+    this.#gemm1 = gemm.gemm1 as Kernel;
+    this.#transpose = gemm.transpose as Kernel;
+    this.#adam = adam;
+    this.#heap.fill(1, this.#ones / 4, this.#ones / 4 + dRows);
+    this.#push();
+  }
+
+  /** A float view of `floats` floats at byte offset `at`. */
+  #view(at: number, floats: number): Float32Array {
+    return this.#heap.subarray(at / 4, at / 4 + floats);
+  }
+
+  /** C = act(A B + bias) for `rows` rows (gemm.wat); strides in bytes. */
+  #mul(
+    a: number,
+    aRow: number,
+    aCol: number,
+    b: number,
+    bRow: number,
+    c: number,
+    cRow: number,
+    bias: number,
+    rows: number,
+    k: number,
+    groups: number,
+    act: boolean,
+  ): void {
+    const quads = rows >> 2, rest = rows & 3, slope = this.g.slope;
+    if (quads) {
+      this.#gemm4(a, aRow, aCol, b, bRow, c, cRow, bias, quads, k, groups, act ? 1 : 0, slope);
+    }
+    if (rest) {
+      const done = quads * 4;
+      this.#gemm1(
+        a + done * aRow,
+        aRow,
+        aCol,
+        b,
+        bRow,
+        c + done * cRow,
+        cRow,
+        bias,
+        rest,
+        k,
+        groups,
+        act ? 1 : 0,
+        slope,
+      );
+    }
+  }
+
+  /** Training-mode forward pass of `net` on `rows` rows at `input` (rows `inputRow` bytes apart). */
+  #forward(net: Net, input: number, inputRow: number, rows: number, rate: number, seed: number) {
+    Object.assign(net, { input, inputRow, rows, dropped: rate > 0 });
+    const last = net.layers.length - 1;
+    net.layers.forEach((layer, l) => {
+      const a = l === 0 ? input : net.acts[l - 1];
+      const aRow = l === 0 ? inputRow : layer.k * 4;
+      const c = l < last ? net.acts[l] : net.out;
+      this.#mul(
+        a,
+        aRow,
+        4,
+        layer.w,
+        layer.nPad * 4,
+        c,
+        layer.nPad * 4,
+        layer.b,
+        rows,
+        layer.k,
+        layer.nPad / 8,
+        l < last,
+      );
+      if (l < last && rate > 0) {
+        const mask = this.#view(net.masks[l], rows * layer.nPad);
+        fillDropoutMask(mask, rows, layer.out, rate, (seed + l) >>> 0, layer.nPad);
+        const h = this.#view(c, rows * layer.nPad);
+        for (let i = 0; i < h.length; i++) h[i] *= mask[i];
+      }
+    });
+    if (net.mlp.outActivation === "tanh") {
+      const y = this.#view(net.out, rows * net.layers[last].nPad);
+      for (let i = 0; i < y.length; i++) y[i] = Math.tanh(y[i]);
+    }
+  }
+
+  /**
+   * Backpropagates the gradient at `dOut` (rows x the last layer's nPad) through the last forward
+   * pass of `net`: the weight gradients into each layer's gw/gb when `params`, and returns the
+   * input gradient's pointer (rows x kPad of the first layer) when `input`.
+   */
+  #backward(net: Net, dOut: number, params: boolean, input: boolean): number {
+    const rows = net.rows;
+    let d = dOut;
+    let turn = 0;
+    for (let l = net.layers.length - 1; l >= 0; l--) {
+      const layer = net.layers[l];
+      const a = l === 0 ? net.input : net.acts[l - 1];
+      const aRow = l === 0 ? net.inputRow : layer.k * 4;
+      const dRow = layer.nPad * 4;
+      if (params) {
+        // dW = A^T dY: A read down its columns; db = 1^T dY.
+        this.#mul(a, 4, aRow, d, dRow, layer.gw, dRow, 0, layer.k, rows, layer.nPad / 8, false);
+        this.#mul(this.#ones, 0, 4, d, dRow, layer.gb, dRow, 0, 1, rows, layer.nPad / 8, false);
+      }
+      if (l === 0 && !input) break;
+      // dA = dY W^T
+      const dIn = net.grads[turn];
+      turn = 1 - turn;
+      this.#mul(
+        d,
+        dRow,
+        4,
+        layer.wt,
+        layer.kPad * 4,
+        dIn,
+        layer.kPad * 4,
+        0,
+        rows,
+        layer.nPad,
+        layer.kPad / 8,
+        false,
+      );
+      if (l > 0) {
+        // Through the previous layer's dropout and LeakyReLU, as throughActivation in mlp.ts.
+        const n = rows * layer.kPad;
+        const g = this.#view(dIn, n), x = this.#view(a, n), s = Math.fround(this.g.slope);
+        if (net.dropped) {
+          const m = this.#view(net.masks[l - 1], n);
+          for (let i = 0; i < n; i++) g[i] = x[i] > 0 ? g[i] * m[i] : Math.fround(g[i] * m[i]) * s;
+        } else {
+          for (let i = 0; i < n; i++) if (!(x[i] > 0)) g[i] *= s;
+        }
+      }
+      d = dIn;
+    }
+    return d;
+  }
+
+  /** One Adam update of every layer of `net` from its gw/gb, then W^T refreshed. */
+  #update(net: Net, lr: number): void {
+    const b1 = this.config.beta1, b2 = 0.999;
+    const coefficients = {
+      b1,
+      b2,
+      step: lr / (1 - b1 ** this.#t),
+      inv: 1 / Math.sqrt(1 - b2 ** this.#t),
+      eps: 1e-8,
+    };
+    for (const l of net.layers) {
+      this.#adam({ w: l.w, g: l.gw, m: l.mw, v: l.vw, out: l.w }, l.k * l.nPad, coefficients);
+      this.#adam({ w: l.b, g: l.gb, m: l.mb, v: l.vb, out: l.b }, l.nPad, coefficients);
+      this.#transpose(l.w, l.wt, l.k, l.nPad, l.kPad * 4);
+    }
+  }
+
+  override step(step: number): StepStats {
+    const { batch: B, latent, seed, steps } = this.config;
+    const rows = B * this.pack, dim = this.data.dim, width = dim * this.pack;
+    const seeds = (draw: number) => mix32(seed, step, draw);
+    const lr = this.learningRate(step);
+    const gRate = rateAt(this.config.gDropout, step, steps);
+    const dRate = rateAt(this.config.dDropout, step, steps);
+    this.#t += 1;
+    this.#stale = true;
+    const G = this.#G, D = this.#D;
+    const fake = this.#batch + rows * dim * 4;
+
+    this.data.batch(step, this.#view(this.#batch, rows * dim));
+    latentBatch(seeds(DRAW.noise), rows, latent, this.#view(this.#z, rows * latent));
+    this.#forward(G, this.#z, latent * 4, rows, gRate, seeds(DRAW.gMask));
+    const gOut = G.layers[G.layers.length - 1].nPad;
+    const y = this.#view(G.out, rows * gOut), f = this.#view(fake, rows * dim);
+    for (let r = 0; r < rows; r++) for (let j = 0; j < dim; j++) f[r * dim + j] = y[r * gOut + j];
+
+    // Discriminator: real and fake in one batch of 2B (packed) rows; dLoss/dl = (sigmoid(l) - t) / B.
+    this.#forward(D, this.#batch, width * 4, 2 * B, dRate, seeds(DRAW.dMask));
+    const t = this.config.realTarget ?? 1;
+    const logits = this.#view(D.out, 2 * B * 8);
+    const dOut = this.#view(this.#dOut, 2 * B * 8).fill(0);
+    let realLoss = 0, fakeLoss = 0, dReal = 0, dFake = 0;
+    for (let r = 0; r < 2 * B; r++) {
+      const l = logits[r * 8], p = sigmoid(l);
+      const real = r < B;
+      dOut[r * 8] = (p - (real ? t : 0)) / B;
+      if (real) {
+        realLoss += t * softplus(-l) + (1 - t) * softplus(l);
+        dReal += p;
+      } else {
+        fakeLoss += softplus(l);
+        dFake += p;
+      }
+    }
+    this.#backward(D, this.#dOut, true, false);
+    this.#update(D, lr);
+
+    // Generator: softplus(-D(G(z))) through the updated D, back to G's output.
+    this.#forward(D, fake, width * 4, B, dRate, seeds(DRAW.dMaskG));
+    const gLogits = this.#view(D.out, B * 8);
+    const dG = this.#view(this.#dOut, B * 8).fill(0);
+    let gLoss = 0;
+    for (let r = 0; r < B; r++) {
+      gLoss += softplus(-gLogits[r * 8]);
+      dG[r * 8] = (sigmoid(gLogits[r * 8]) - 1) / B;
+    }
+    const dInput = this.#backward(D, this.#dOut, false, true);
+    const kPad = D.layers[0].kPad;
+    const dx = this.#view(dInput, B * kPad);
+    const dy = this.#view(G.grads[1], rows * gOut).fill(0);
+    for (let b = 0; b < B; b++) {
+      for (let j = 0; j < width; j++) {
+        dy[(b * this.pack + Math.floor(j / dim)) * gOut + (j % dim)] = dx[b * kPad + j];
+      }
+    }
+    if (G.mlp.outActivation === "tanh") {
+      for (let i = 0; i < dy.length; i++) dy[i] *= 1 - y[i] * y[i];
+    }
+    this.#backward(G, G.grads[1], true, false);
+    this.#update(G, lr);
+    if (this.config.ema > 0) {
+      for (const l of G.layers) {
+        updateMovingAverage(
+          this.#view(l.emaW, l.k * l.nPad),
+          this.#view(l.w, l.k * l.nPad),
+          this.config.ema,
+        );
+        updateMovingAverage(this.#view(l.emaB, l.nPad), this.#view(l.b, l.nPad), this.config.ema);
+      }
+    }
+    return {
+      dLoss: (realLoss + fakeLoss) / B,
+      gLoss: gLoss / B,
+      dReal: dReal / B,
+      dFake: dFake / B,
+    };
+  }
+
+  /** Copies weights, Adam moments and the average from the tfjs variables into the memory. */
+  #push(): void {
+    this.#t = this.gAdam.t;
+    const put = (net: Net, adam: { m: tf.Variable[]; v: tf.Variable[] }, ema?: Float32Array[]) => {
+      net.layers.forEach((l, i) => {
+        const [kernel, bias] = [net.mlp.variables[2 * i], net.mlp.variables[2 * i + 1]];
+        const rows = kernel.shape[0];
+        const place = (values: Float32Array, w: number, b: number, source: Float32Array) => {
+          const W = this.#view(w, l.k * l.nPad).fill(0);
+          for (let r = 0; r < rows; r++) {
+            for (let c = 0; c < l.out; c++) W[r * l.nPad + c] = values[r * l.out + c];
+          }
+          this.#view(b, l.nPad).fill(0).set(source);
+        };
+        place(kernel.dataSync() as Float32Array, l.w, l.b, bias.dataSync() as Float32Array);
+        place(
+          adam.m[2 * i].dataSync() as Float32Array,
+          l.mw,
+          l.mb,
+          adam.m[2 * i + 1].dataSync() as Float32Array,
+        );
+        place(
+          adam.v[2 * i].dataSync() as Float32Array,
+          l.vw,
+          l.vb,
+          adam.v[2 * i + 1].dataSync() as Float32Array,
+        );
+        if (ema) place(ema[2 * i], l.emaW, l.emaB, ema[2 * i + 1]);
+        this.#view(l.wt, l.nPad * l.kPad).fill(0);
+        this.#transpose(l.w, l.wt, l.k, l.nPad, l.kPad * 4);
+      });
+    };
+    put(this.#G, this.gAdam, this.ema);
+    put(this.#D, this.dAdam);
+  }
+
+  /** Copies the memory's state back into the tfjs variables (what checkpoints and saves read). */
+  #pull(): void {
+    if (!this.#stale) return;
+    this.#stale = false;
+    const take = (
+      net: Net,
+      adam: { m: tf.Variable[]; v: tf.Variable[]; t: number },
+      ema?: Float32Array[],
+    ) => {
+      adam.t = this.#t;
+      net.layers.forEach((l, i) => {
+        const kernel = net.mlp.variables[2 * i];
+        const rows = kernel.shape[0];
+        const unpad = (w: number) => {
+          const W = this.#view(w, l.k * l.nPad), out = new Float32Array(rows * l.out);
+          for (let r = 0; r < rows; r++) {
+            for (let c = 0; c < l.out; c++) out[r * l.out + c] = W[r * l.nPad + c];
+          }
+          return out;
+        };
+        const bias = (b: number) => this.#view(b, l.out).slice();
+        const assign = (v: tf.Variable, values: Float32Array) =>
+          tf.tidy(() => v.assign(tf.tensor(values, v.shape)));
+        assign(kernel, unpad(l.w));
+        assign(net.mlp.variables[2 * i + 1], bias(l.b));
+        assign(adam.m[2 * i], unpad(l.mw));
+        assign(adam.m[2 * i + 1], bias(l.mb));
+        assign(adam.v[2 * i], unpad(l.vw));
+        assign(adam.v[2 * i + 1], bias(l.vb));
+        if (ema) {
+          ema[2 * i].set(unpad(l.emaW));
+          ema[2 * i + 1].set(bias(l.emaB));
+        }
+      });
+    };
+    take(this.#G, this.gAdam, this.ema);
+    take(this.#D, this.dAdam);
+  }
+
+  /** Brings the tfjs variables (G, D, the optimizers, the average) up to date. */
+  sync(): void {
+    this.#pull();
+  }
+
+  override stateTensors(): ReturnType<Gan["stateTensors"]> {
+    this.#pull();
+    return super.stateTensors();
+  }
+
+  override restore(t: number, tensors: Parameters<Gan["restore"]>[1]): void {
+    super.restore(t, tensors);
+    this.#push();
+    this.#stale = false;
+  }
+
+  override averagedGenerator(): ReturnType<Gan["averagedGenerator"]> {
+    this.#pull();
+    return super.averagedGenerator();
+  }
+}
+
+function sigmoid(x: number): number {
+  return 1 / (1 + Math.exp(-x));
+}
+
+/** log(1 + e^x), without overflow. */
+function softplus(x: number): number {
+  return x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x));
+}
