@@ -19,7 +19,8 @@ import {
 } from "../format/generator.ts";
 import { type GeneratorMetadata, inputSpec } from "../format/generator_format.ts";
 import { ModelLoadError } from "../format/model_files.ts";
-import { loadMnist, MIXTURES, toUnitRange } from "../train/data.ts";
+import { loadMnist, toUnitRange } from "../train/data.ts";
+import { MIXTURES } from "../datasets/mixtures.ts";
 import { accuracy, classify, loadClassifier } from "./classifier.ts";
 import {
   classifierScore,

@@ -14,7 +14,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { tidyValues } from "../engine/backend.ts";
-import type { Mixture } from "../train/data.ts";
+import type { Mixture } from "../datasets/mixtures.ts";
 
 /** exp(mean_i KL(p_i || mean p)) for n rows of `classes` probabilities. */
 export function classifierScore(probs: Float32Array, n: number, classes = 10): number {

@@ -43,11 +43,11 @@ export async function respondWithSamples(
         "image/png"
       ? "png"
       : "json");
-  if (format === "png" && !sampler.isImage) {
+  if (format === "png" && !sampler.isImage && !sampler.isPoints) {
     throw new ApiFailure(
       400,
       "invalid_parameter",
-      `format: png needs an image model; ${sampler.id} outputs points of shape [${sampler.metadata.outputShape}]; use format=json`,
+      `format: png needs an image or 2-D point model; ${sampler.id} outputs samples of shape [${sampler.metadata.outputShape}]; use format=json`,
     );
   }
   const headers: Record<string, string> = {};

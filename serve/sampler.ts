@@ -11,6 +11,11 @@ import type { GeneratorRunner } from "../engine/edge_generator.ts";
 import { generatorInputs, type InputSpec, inputSpec } from "../format/generator_format.ts";
 import { withLabels } from "../random/seeded.ts";
 import { imageGrid, toPixels } from "../image/pixels.ts";
+import { scatterRaster } from "../image/scatter.ts";
+import { MIXTURES } from "../datasets/mixtures.ts";
+
+/** The side of a 2-D model's scatter plot at scale 1, in pixels. */
+export const SCATTER_SIZE = 240;
 
 /** The PNG codec, imported on first use (it pulls in node:zlib: 35-70 ms off the cold start). */
 let png: Promise<typeof import("../image/png.ts")> | undefined;
@@ -45,6 +50,8 @@ export interface SampleBody {
 export class Sampler {
   readonly id: string;
   readonly isImage: boolean;
+  /** Whether each sample is a 2-D point (the mixtures' models): PNG is then a scatter plot. */
+  readonly isPoints: boolean;
   /** Values in one sample (e.g. 784). */
   readonly sampleSize: number;
   readonly #loaded: GeneratorRunner;
@@ -55,6 +62,7 @@ export class Sampler {
     const { outputShape, outputRange } = loaded.metadata;
     this.sampleSize = outputShape.reduce((a, b) => a * b, 1);
     this.isImage = outputShape.length === 2 && outputRange !== null;
+    this.isPoints = outputShape.length === 1 && outputShape[0] === 2;
   }
 
   get metadata() {
@@ -122,12 +130,17 @@ export class Sampler {
   }
 
   /**
-   * A grey PNG: n tiles of (height x width) * scale, row-major in a grid of `cols` columns
-   * (default ceil(sqrt(n))), no gaps, empty cells black. Only for image models.
+   * For an image model a grey PNG: n tiles of (height x width) * scale, row-major in a grid of
+   * `cols` columns (default ceil(sqrt(n))), no gaps, empty cells black. For a 2-D model, the n
+   * points over its mixture's modes (when its dataset is one), SCATTER_SIZE * scale square.
    */
   async png(values: Float32Array, n: number, scale: number, cols?: number): Promise<Uint8Array> {
-    const [height, width] = this.#loaded.metadata.outputShape;
     const { encodePng } = await loadPngEncoder();
+    if (this.isPoints) {
+      const modes = MIXTURES[this.metadata.dataset]?.modes ?? [];
+      return encodePng(scatterRaster(values.subarray(0, 2 * n), modes, SCATTER_SIZE * scale));
+    }
+    const [height, width] = this.#loaded.metadata.outputShape;
     return encodePng(
       imageGrid(toPixels(values, this.metadata.outputRange!), { n, width, height, scale, cols }),
     );

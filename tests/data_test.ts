@@ -1,13 +1,6 @@
 import assert from "node:assert/strict";
-import {
-  GRID25,
-  IdxError,
-  loadMnist,
-  parseIdx,
-  RING8,
-  sampleMixture,
-  toUnitRange,
-} from "../train/data.ts";
+import { IdxError, loadMnist, parseIdx, toUnitRange } from "../train/data.ts";
+import { GRID25, RING8, sampleMixture } from "../datasets/mixtures.ts";
 import { Rng } from "../random/seeded.ts";
 import { tempDir } from "./helpers.ts";
 

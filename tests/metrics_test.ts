@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { initBackend } from "../engine/backend.ts";
 import { Rng } from "../random/seeded.ts";
-import { GRID25, RING8, sampleMixture } from "../train/data.ts";
+import { GRID25, RING8, sampleMixture } from "../datasets/mixtures.ts";
 import {
   classifierScore,
   coverage,

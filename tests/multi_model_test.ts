@@ -4,12 +4,15 @@ import { initBackend } from "../engine/backend.ts";
 import { loadEdgeGenerator } from "../engine/edge_generator.ts";
 import { createApp, type ModelState } from "../serve/app.ts";
 import { Sampler } from "../serve/sampler.ts";
+import { decodePng } from "./png_decode.ts";
+import { SCATTER_SIZE } from "../serve/sampler.ts";
 import { runDeno, startServer, taskArgs, tempDir, trainTinyModel } from "./helpers.ts";
 
 await initBackend("wasm");
 const dir = await tempDir("multi");
 await trainTinyModel(`${dir}/digits`);
 await trainTinyModel(`${dir}/cond`, { conditional: true });
+await trainTinyModel(`${dir}/points`, { dataset: "grid25", latent: 2 });
 const ready = async (name: string): Promise<ModelState> => ({
   ready: true,
   sampler: new Sampler(await loadEdgeGenerator(`${dir}/${name}`)),
@@ -22,6 +25,7 @@ const app = createApp({
     // Loaded on first use, as the server loads every model but the default after listening.
     { name: "cond", state: () => (condLoads++, ready("cond")) },
     { name: "broken", state: { ready: false, reason: "weights hash mismatch" } },
+    { name: "points", state: await ready("points") },
   ],
 });
 
@@ -58,7 +62,7 @@ Deno.test("an unknown model is a 400 naming the models; a failed one is a 503 wh
   assert.equal(unknown.status, 400);
   assert.deepEqual(await unknown.json(), {
     error: "invalid_parameter",
-    detail: 'model: got "nope"; accepts one of digits, cond, broken (see /models)',
+    detail: 'model: got "nope"; accepts one of digits, cond, broken, points (see /models)',
   });
   const broken = await app.request("/sample?model=broken");
   assert.equal(broken.status, 503);
@@ -150,4 +154,29 @@ Deno.test("`deno task serve` exits 2 with one line for a model name or folder th
     def.stderr,
     /^error: --default: got "mnist-cond"; accepts one of the served models: mnist\n$/,
   );
+});
+
+Deno.test("a 2-D model answers points as JSON, and as a PNG scatter plot over its mixture's modes", async () => {
+  const json = await (await app.request("/sample?model=points&n=3&seed=8")).json();
+  assert.deepEqual(json.shape, [2]);
+  assert.equal(json.samples.length, 3);
+  assert.ok(json.samples.every((p: number[]) => p.length === 2 && p.every(Number.isFinite)));
+  for (const scale of [1, 2]) {
+    const res = await app.request(`/sample?model=points&n=256&seed=8&format=png&scale=${scale}`);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("Content-Type"), "image/png");
+    const image = decodePng(new Uint8Array(await res.arrayBuffer()));
+    assert.equal(image.width, SCATTER_SIZE * scale);
+    assert.equal(image.height, SCATTER_SIZE * scale);
+    const count = (rgb: number[]) => {
+      let n = 0;
+      for (let i = 0; i < image.data.length; i += 3) {
+        if (rgb.every((v, c) => image.data[i + c] === v)) n++;
+      }
+      return n;
+    };
+    // 25 red crosses of 21 pixels (fewer where they overlap points), and the blue points.
+    assert.ok(count([220, 30, 30]) > 25 * 15, "the grid's 25 modes are drawn");
+    assert.ok(count([30, 80, 200]) > 100, "the points are drawn");
+  }
 });

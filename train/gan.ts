@@ -13,7 +13,8 @@ import { labelsFor, latentBatch, mix32, Rng, withLabels } from "../random/seeded
 import { float32View, tensorFrom } from "../engine/backend.ts";
 import { Adam } from "./adam.ts";
 import { DATASET_SPECS, peakRate, rateAt, type TrainConfig } from "./config.ts";
-import { MIXTURES, type MnistSplit, sampleMixture, toUnitRange } from "./data.ts";
+import { type MnistSplit, toUnitRange } from "./data.ts";
+import { MIXTURES, sampleMixture } from "../datasets/mixtures.ts";
 import { buildDiscriminator, buildGenerator, LEAKY_SLOPE } from "./nets.ts";
 import { backward, forward, type Mlp, mlpOf } from "./mlp.ts";
 import { kMeans } from "./clusters.ts";

@@ -22,7 +22,8 @@ import {
   UsageError,
 } from "./config.ts";
 import { checkpointPath, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
-import { loadMnist, MIXTURES } from "./data.ts";
+import { loadMnist } from "./data.ts";
+import { MIXTURES } from "../datasets/mixtures.ts";
 import { type Gan, RealData, type StepStats } from "./gan.ts";
 import { createGan, resolveEngine } from "./fused.ts";
 import { digitGridPng, scatterPng } from "./plots.ts";

@@ -2,8 +2,9 @@
  * Pictures written during training: the 8 x 8 digit grid for MNIST, and a scatter plot of
  * generated points over the true modes for the 2-D mixtures.
  */
-import { encodePng, imageGrid, type Raster, toPixels } from "../image/png.ts";
-import type { Mixture } from "./data.ts";
+import { encodePng, imageGrid, toPixels } from "../image/png.ts";
+import { scatterRaster } from "../image/scatter.ts";
+import type { Mixture } from "../datasets/mixtures.ts";
 
 /** An 8 x 8 grid of 28 x 28 samples at 2x, tiles separated by grey lines. */
 export function digitGridPng(samples: Float32Array, n: number): Uint8Array {
@@ -12,41 +13,7 @@ export function digitGridPng(samples: Float32Array, n: number): Uint8Array {
   );
 }
 
-/** Generated points (blue) over the mixture's modes (red crosses) on a white square. */
+/** Generated points over the mixture's modes, 480 x 480. */
 export function scatterPng(points: Float32Array, mixture: Mixture, size = 480): Uint8Array {
-  const extent = Math.max(...mixture.modes.flat().map(Math.abs)) * 1.5;
-  const image: Raster = {
-    width: size,
-    height: size,
-    channels: 3,
-    data: new Uint8Array(size * size * 3).fill(255),
-  };
-  const toPx = (x: number, y: number) => [
-    Math.round(((x + extent) / (2 * extent)) * (size - 1)),
-    Math.round(((extent - y) / (2 * extent)) * (size - 1)),
-  ];
-  const put = (px: number, py: number, rgb: [number, number, number]) => {
-    if (px < 0 || py < 0 || px >= size || py >= size) return;
-    image.data.set(rgb, (py * size + px) * 3);
-  };
-  // Axes through the origin, light grey.
-  const [ox, oy] = toPx(0, 0);
-  for (let i = 0; i < size; i++) {
-    put(i, oy, [220, 220, 220]);
-    put(ox, i, [220, 220, 220]);
-  }
-  for (let i = 0; i < points.length; i += 2) {
-    const [px, py] = toPx(points[i], points[i + 1]);
-    for (let dx = 0; dx < 2; dx++) {
-      for (let dy = 0; dy < 2; dy++) put(px + dx, py + dy, [30, 80, 200]);
-    }
-  }
-  for (const [mx, my] of mixture.modes) {
-    const [px, py] = toPx(mx, my);
-    for (let d = -5; d <= 5; d++) {
-      put(px + d, py, [220, 30, 30]);
-      put(px, py + d, [220, 30, 30]);
-    }
-  }
-  return encodePng(image);
+  return encodePng(scatterRaster(points, mixture.modes, size));
 }
