@@ -1,7 +1,9 @@
 /**
  * The MNIST full-budget study's cells, its shared recipe, and its report
- * (docs/study-mnist.md, docs/img/study-mnist-steps.svg); run by eval/study_mnist.ts.
+ * (docs/study-mnist.md, docs/img/study-mnist-steps.svg); run by eval/study.ts.
  */
+import type { StudyResult } from "./study_plans.ts";
+import { cellSummary, formatStat, lineChart } from "./study_common.ts";
 
 /**
  * Flags every cell shares: the default recipe's nets (train/config.ts) at the shipped budget,
@@ -61,29 +63,6 @@ export const STUDY_PRIORITY = [
   "g0.5to0-d0.25to0-sc30",
 ];
 
-export interface StudyResult {
-  cell: string;
-  seed: number;
-  flags: string[];
-  commit: string;
-  /** Metrics of the final model and of each snapshot, by step. */
-  byStep: Record<string, Record<string, number>>;
-  wallTimeS: number;
-}
-
-interface Stat {
-  mean: number;
-  se: number;
-  n: number;
-}
-
-function stat(xs: number[]): Stat {
-  const n = xs.length;
-  const mean = xs.reduce((a, b) => a + b, 0) / n;
-  const sd = n > 1 ? Math.sqrt(xs.reduce((s, x) => s + (x - mean) ** 2, 0) / (n - 1)) : 0;
-  return { mean, se: sd / Math.sqrt(n), n };
-}
-
 const COLUMNS = [
   { key: "frechetDistance", label: "Fréchet distance ↓", digits: 2 },
   { key: "classifierScore", label: "classifier score ↑", digits: 2 },
@@ -93,28 +72,13 @@ const COLUMNS = [
   { key: "coverage", label: "coverage ↑", digits: 3 },
 ] as const;
 
-/** The final step's metrics of each run of a cell, and the mean ± s.e. per metric and step. */
-function cellSummary(runs: StudyResult[]) {
-  const steps = [...new Set(runs.flatMap((r) => Object.keys(r.byStep).map(Number)))].sort((a, b) =>
-    a - b
-  );
-  const at = (step: number, key: string) =>
-    stat(runs.map((r) => r.byStep[String(step)]?.[key]).filter((x) => x !== undefined));
-  return { steps, at, final: steps[steps.length - 1] };
-}
-
 /** Writes docs/study-mnist.md and its chart from the results. */
 export async function writeReport(all: StudyResult[], root: string): Promise<void> {
   if (!all.length) return;
   const byCell = new Map<string, StudyResult[]>();
   for (const r of all) byCell.set(r.cell, [...(byCell.get(r.cell) ?? []), r]);
   const order = STUDY_CELLS.map((c) => c.name).filter((n) => byCell.has(n));
-  const fmt = (x: Stat, digits: number) =>
-    x.n === 0
-      ? "—"
-      : x.n > 1
-      ? `${x.mean.toFixed(digits)} ± ${x.se.toFixed(digits)}`
-      : x.mean.toFixed(digits);
+  const fmt = formatStat;
   const rows = order.map((name) => {
     const s = cellSummary(byCell.get(name)!);
     return { name, s, fd: s.at(s.final, "frechetDistance") };
@@ -191,64 +155,14 @@ export async function writeReport(all: StudyResult[], root: string): Promise<voi
   ];
   await Deno.mkdir(`${root}/docs/img`, { recursive: true });
   await Deno.writeTextFile(`${root}/docs/study-mnist.md`, lines.join("\n"));
-  await Deno.writeTextFile(`${root}/docs/img/study-mnist-steps.svg`, stepsChart(rows));
-}
-
-/** A line per cell: mean Fréchet distance against steps, log-scaled y. */
-function stepsChart(rows: { name: string; s: ReturnType<typeof cellSummary> }[]): string {
-  const w = 640, h = 360, left = 60, right = 170, top = 20, bottom = 40;
-  const points = rows.map(({ name, s }) => ({
-    name,
-    xy: s.steps.map((st) => [st, s.at(st, "frechetDistance").mean] as const),
-  }));
-  const xs = points.flatMap((p) => p.xy.map(([x]) => x));
-  const ys = points.flatMap((p) => p.xy.map(([, y]) => y)).filter((y) => y > 0);
-  const x0 = Math.min(...xs), x1 = Math.max(...xs);
-  const y0 = Math.log10(Math.min(...ys)), y1 = Math.log10(Math.max(...ys));
-  const px = (x: number) => left + (x1 > x0 ? (x - x0) / (x1 - x0) : 0.5) * (w - left - right);
-  const py = (y: number) =>
-    top + (y1 > y0 ? (y1 - Math.log10(y)) / (y1 - y0) : 0.5) * (h - top - bottom);
-  const colors = [
-    "#1f77b4",
-    "#ff7f0e",
-    "#2ca02c",
-    "#d62728",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
-    "#7f7f7f",
-    "#bcbd22",
-    "#17becf",
-  ];
-  const ticks = [...new Set(xs)].sort((a, b) => a - b);
-  const yTicks = [1, 2, 5, 10, 20, 50, 100, 200].filter((t) =>
-    Math.log10(t) >= y0 - 0.01 && Math.log10(t) <= y1 + 0.01
+  await Deno.writeTextFile(
+    `${root}/docs/img/study-mnist-steps.svg`,
+    lineChart(
+      rows.map(({ name, s }) => ({
+        name,
+        points: s.steps.map((st) => [st, s.at(st, "frechetDistance").mean] as [number, number]),
+      })),
+      { yLabel: "Fréchet distance (log)", log: true },
+    ),
   );
-  const parts = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" font-family="sans-serif" font-size="11">`,
-    `<rect width="${w}" height="${h}" fill="white"/>`,
-    ...ticks.map((t) =>
-      `<text x="${px(t)}" y="${h - bottom + 16}" text-anchor="middle">${t / 1000}k</text>`
-    ),
-    ...yTicks.map((t) =>
-      `<line x1="${left}" x2="${w - right}" y1="${py(t)}" y2="${py(t)}" stroke="#ddd"/><text x="${
-        left - 6
-      }" y="${py(t) + 4}" text-anchor="end">${t}</text>`
-    ),
-    `<text x="${(left + w - right) / 2}" y="${h - 6}" text-anchor="middle">training steps</text>`,
-    `<text x="14" y="${(top + h - bottom) / 2}" transform="rotate(-90 14 ${
-      (top + h - bottom) / 2
-    })" text-anchor="middle">Fréchet distance (log)</text>`,
-    ...points.map((p, i) => {
-      const c = colors[i % colors.length];
-      const path = p.xy.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(" ");
-      const dots = p.xy.map(([x, y]) =>
-        `<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${c}"/>`
-      ).join("");
-      return `<polyline fill="none" stroke="${c}" stroke-width="2" points="${path}"/>${dots}` +
-        `<text x="${w - right + 8}" y="${top + 14 * i + 10}" fill="${c}">${p.name}</text>`;
-    }),
-    "</svg>",
-  ];
-  return parts.join("\n") + "\n";
 }

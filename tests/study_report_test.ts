@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { STUDY_CELLS, type StudyResult, writeReport } from "../eval/study_mnist_report.ts";
+import { STUDY_CELLS, writeReport } from "../eval/study_mnist_report.ts";
+import { STUDIES, type StudyResult } from "../eval/study_plans.ts";
+import { writeReport2d } from "../eval/study_2d_report.ts";
 import { parseTrainArgs } from "../train/config.ts";
 import { tempDir } from "./helpers.ts";
 
@@ -69,8 +71,63 @@ Deno.test("a run without snapshots shows only its final step in the steps table"
   }
 });
 
-Deno.test("every study cell's run folder is a valid --out", () => {
-  for (const cell of STUDY_CELLS) {
-    parseTrainArgs(["--out", `models/study/mnist-${cell.name}-s1`]);
+Deno.test("every study cell parses as a training command line, with a valid run folder", () => {
+  for (const plan of Object.values(STUDIES)) {
+    for (const cell of plan.cells) {
+      parseTrainArgs([
+        ...plan.recipe,
+        ...cell.flags,
+        "--out",
+        `models/study/${plan.dataset}-${cell.name}-s1`,
+      ]);
+    }
+  }
+});
+
+Deno.test("the 2-D study report ranks cells, checks the grid25 bar over 3 seeds and draws the curve", async (t) => {
+  const dir = await tempDir(t);
+  try {
+    const run = (cell: string, seed: number, hq: number[], modes = 25, kl = 0.02): StudyResult => ({
+      cell,
+      seed,
+      flags: [],
+      commit: "abcdef0123",
+      wallTimeS: 600,
+      byStep: Object.fromEntries(
+        hq.map((x, i) => [String((i + 1) * 10000), { modes, highQuality: x, reverseKl: kl }]),
+      ),
+    });
+    await Deno.mkdir(`${dir}/docs`, { recursive: true });
+    const results = [
+      run("g0-d0", 1, [0.5, 0.96]),
+      run("g0-d0", 2, [0.6, 0.97]),
+      run("g0-d0", 3, [0.55, 0.98]),
+      run("g0.5-d0.5", 1, [0.2, 0.4], 22, 0.3),
+    ];
+    await Deno.writeTextFile(`${dir}/docs/study-grid25.json`, JSON.stringify({ results }));
+    await writeReport2d(dir);
+    const md = await Deno.readTextFile(`${dir}/docs/dropout-study.md`);
+    assert.match(
+      md,
+      /\| g0-d0 \| `--g-dropout 0 --d-dropout 0` \| 3 \| 25\.0 ± 0\.0 \| 97\.0 ± 0\.6 \| 0\.020 ± 0\.000 \|/,
+    );
+    assert.match(md, /\*\*Best:\*\* `g0-d0`/);
+    assert.match(md, /\*\*Bar met\*\* .* by `g0-d0`\./);
+    assert.match(md, /\| g0\.5-d0\.5 \| 20\.0 \| 40\.0 \|/);
+    assert.match(md, /## Not yet run on grid25\n\n`g0-d0\.25`/);
+    const svg = await Deno.readTextFile(`${dir}/docs/img/dropout-study-grid25.svg`);
+    assert.equal((svg.match(/<polyline/g) ?? []).length, 2);
+    // One seed is not enough for the bar.
+    await Deno.writeTextFile(
+      `${dir}/docs/study-grid25.json`,
+      JSON.stringify({ results: [run("g0-d0", 1, [0.99])] }),
+    );
+    await writeReport2d(dir);
+    assert.match(
+      await Deno.readTextFile(`${dir}/docs/dropout-study.md`),
+      /\*\*Bar not met yet\*\*/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

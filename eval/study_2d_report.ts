@@ -1,0 +1,245 @@
+/**
+ * The 2-D dropout study (PacGAN's mixtures, grid25 and ring8) at a real budget: its cells, its
+ * shared recipe, and its report (docs/dropout-study.md, docs/img/dropout-study-steps.svg), written
+ * from docs/study-grid25.json and docs/study-ring8.json; run by eval/study.ts.
+ */
+import type { StudyCell, StudyResult } from "./study_plans.ts";
+import { cellSummary, formatStat, lineChart, type Stat } from "./study_common.ts";
+
+/**
+ * Steps per run: where the no-dropout GAN's high-quality fraction on grid25 stops rising (the
+ * curve in the report; a 200,000-step run of it was scored every 10,000 steps).
+ */
+export const STEPS_2D = 100_000;
+export const SNAPSHOT_EVERY_2D = 10_000;
+
+/** Flags every run of a 2-D study shares: the `2d` recipe (recipes/2d.json) at the budget. */
+export function recipe2d(dataset: string): string[] {
+  return ["--recipe", "2d", "--dataset", dataset, "--steps", String(STEPS_2D)];
+}
+
+const dropout = (g: string, d: string) => ["--g-dropout", g, "--d-dropout", d];
+
+/** The cells, 3 seeds each: G x D dropout, the schedules, EMA off, PacGAN, Dropout-GAN. */
+export const STUDY_2D_CELLS: StudyCell[] = [
+  ...[0, 0.25, 0.5].flatMap((g) =>
+    [0, 0.25, 0.5].map((d) => ({
+      name: `g${g}-d${d}`,
+      flags: dropout(String(g), String(d)),
+      seeds: 3,
+    }))
+  ),
+  { name: "g0.5to0-d0.5to0", flags: dropout("0.5:0", "0.5:0"), seeds: 3 },
+  { name: "g0-d0.5to0", flags: dropout("0", "0.5:0"), seeds: 3 },
+  { name: "g0-d0-noema", flags: [...dropout("0", "0"), "--ema", "0"], seeds: 3 },
+  ...[2, 4].map((k) => ({
+    name: `g0-d0-pack${k}`,
+    flags: [...dropout("0", "0"), "--pack", String(k)],
+    seeds: 3,
+  })),
+  ...[2, 4].map((k) => ({
+    name: `dgan${k}`,
+    flags: [...dropout("0", "0"), "--d-ensemble", String(k), "--d-ensemble-drop", "0.5"],
+    seeds: 3,
+  })),
+];
+
+/** The baseline and the cells most likely to move it first. */
+export const STUDY_2D_PRIORITY = [
+  "g0-d0",
+  "g0-d0.5",
+  "g0.5-d0.5",
+  "g0-d0.25",
+  "g0.5-d0",
+  "g0-d0-pack2",
+  "g0-d0-pack4",
+  "g0.5to0-d0.5to0",
+  "g0-d0.5to0",
+];
+
+const COLUMNS = [
+  { key: "modes", label: "modes ↑", digits: 1, scale: 1 },
+  { key: "highQuality", label: "high-quality % ↑", digits: 1, scale: 100 },
+  { key: "reverseKl", label: "reverse KL ↓", digits: 3, scale: 1 },
+] as const;
+
+/** Our bar on grid25 (means over seeds): every mode, >= 95% high quality, reverse KL <= 0.04. */
+export function meetsBar(modes: number, highQualityPct: number, reverseKl: number): boolean {
+  return modes >= 25 && highQualityPct >= 95 && reverseKl <= 0.04;
+}
+
+const PACGAN_REFERENCE = [
+  "## Published reference: PacGAN, 2D-grid",
+  "",
+  "Lin, Khetan, Fanti, Oh. *PacGAN: The power of two samples in generative adversarial networks.*",
+  "NeurIPS 2018, Table 1 (2,500 samples, 25-mode grid, their nets and budget, mean ± s.e. over 10 trials):",
+  "",
+  "| method | modes covered | high-quality % | reverse KL |",
+  "|---|---|---|---|",
+  "| GAN | 17.3 ± 0.8 | 94.8 ± 0.7 | 0.70 ± 0.07 |",
+  "| PacGAN2 | 23.8 ± 0.7 | 91.3 ± 0.8 | 0.13 ± 0.04 |",
+  "| PacGAN3 | 24.6 ± 0.4 | 94.2 ± 0.4 | 0.06 ± 0.02 |",
+  "| PacGAN4 | 24.8 ± 0.2 | 93.6 ± 0.6 | 0.04 ± 0.01 |",
+  "",
+  "Their recipe differs from ours: G with batch normalisation and 4 x 400 ReLU units, D with maxout,",
+  "Adam 1e-4, batch 100, 400 epochs of 100,000 samples (400,000 steps).",
+  "",
+];
+
+interface Row {
+  name: string;
+  runs: StudyResult[];
+  s: ReturnType<typeof cellSummary>;
+  final: Record<string, Stat>;
+}
+
+function rowsOf(results: StudyResult[]): Row[] {
+  const byCell = new Map<string, StudyResult[]>();
+  for (const r of results) byCell.set(r.cell, [...(byCell.get(r.cell) ?? []), r]);
+  return STUDY_2D_CELLS.map((c) => c.name).filter((n) => byCell.has(n)).map((name) => {
+    const runs = byCell.get(name)!;
+    const s = cellSummary(runs);
+    const final = Object.fromEntries(
+      COLUMNS.map((c) => {
+        const x = s.at(s.final, c.key);
+        return [c.key, { ...x, mean: x.mean * c.scale, se: x.se * c.scale }];
+      }),
+    );
+    return { name, runs, s, final };
+  });
+}
+
+/** Best first: most modes, then lowest reverse KL. */
+function ranked(rows: Row[]): Row[] {
+  return [...rows].sort((a, b) =>
+    b.final.modes.mean - a.final.modes.mean || a.final.reverseKl.mean - b.final.reverseKl.mean
+  );
+}
+
+function datasetSection(dataset: string, results: StudyResult[]): string[] {
+  const rows = rowsOf(results);
+  if (!rows.length) return [];
+  const flagsOf = (name: string) => STUDY_2D_CELLS.find((c) => c.name === name)!.flags.join(" ");
+  const steps = [...new Set(rows.flatMap((r) => r.s.steps))].sort((a, b) => a - b);
+  const numbers = (r: Row) =>
+    `${r.final.modes.mean.toFixed(1)} modes, ${
+      r.final.highQuality.mean.toFixed(1)
+    }% high quality, reverse KL ${r.final.reverseKl.mean.toFixed(3)}`;
+  const best = ranked(rows)[0];
+  const lines = [
+    `## ${dataset}`,
+    "",
+    `| cell | flags | seeds | ${COLUMNS.map((c) => c.label).join(" | ")} |`,
+    `|---|---|---|${COLUMNS.map(() => "---").join("|")}|`,
+    ...rows.map((r) =>
+      `| ${r.name} | \`${flagsOf(r.name)}\` | ${r.runs.length} | ${
+        COLUMNS.map((c) => formatStat(r.final[c.key], c.digits)).join(" | ")
+      } |`
+    ),
+    "",
+    `**Best:** \`${best.name}\` (${numbers(best)}; ${best.runs.length} seed${
+      best.runs.length > 1 ? "s" : ""
+    }).`,
+  ];
+  if (dataset === "grid25") {
+    const passing = rows.filter((r) =>
+      r.runs.length >= 3 &&
+      meetsBar(r.final.modes.mean, r.final.highQuality.mean, r.final.reverseKl.mean)
+    );
+    lines.push(
+      "",
+      passing.length
+        ? `**Bar met** (25 modes, ≥ 95% high quality, reverse KL ≤ 0.04; means over 3 seeds) by ${
+          passing.map((r) => `\`${r.name}\``).join(", ")
+        }.`
+        : "**Bar not met yet** (25 modes, ≥ 95% high quality, reverse KL ≤ 0.04, as the mean over 3 seeds).",
+    );
+  }
+  lines.push(
+    "",
+    `High-quality samples (%) against steps, mean over seeds ([chart](img/dropout-study-${dataset}.svg)):`,
+    "",
+    `| cell | ${steps.map((st) => `${st / 1000}k`).join(" | ")} |`,
+    `|---|${steps.map(() => "---").join("|")}|`,
+    ...rows.map((r) =>
+      `| ${r.name} | ${
+        steps.map((st) => {
+          const x = r.s.at(st, "highQuality");
+          return x.n ? (100 * x.mean).toFixed(1) : "—";
+        }).join(" | ")
+      } |`
+    ),
+    "",
+    `![High-quality % against steps on ${dataset}](img/dropout-study-${dataset}.svg)`,
+    "",
+  );
+  return lines;
+}
+
+async function readResults(root: string, dataset: string): Promise<StudyResult[]> {
+  return await Deno.readTextFile(`${root}/docs/study-${dataset}.json`).then(
+    (t) => JSON.parse(t).results as StudyResult[],
+    () => [],
+  );
+}
+
+/** Writes docs/dropout-study.md and its charts from both 2-D studies' results (if any). */
+export async function writeReport2d(root: string): Promise<void> {
+  const datasets = ["grid25", "ring8"];
+  const all = await Promise.all(datasets.map((d) => readResults(root, d)));
+  if (!all.some((r) => r.length)) return;
+  const runs = all.flat();
+  const commits = [...new Set(runs.map((r) => r.commit.slice(0, 7)))];
+  const minutes = runs.reduce((s, r) => s + r.wallTimeS, 0) / 60;
+  const lines = [
+    "# Dropout on the 2-D mixtures at a real budget",
+    "",
+    `_Generated by \`deno task study --report --dataset grid25,ring8\` from [study-grid25.json](study-grid25.json) and [study-ring8.json](study-ring8.json): ${runs.length} trainings of ${STEPS_2D} steps, ${
+      minutes.toFixed(0)
+    } compute-minutes, trained at commit ${commits.join(", ")}._`,
+    "",
+    `Every run shares \`${
+      recipe2d("DATASET").join(" ")
+    }\` (G 2-256-256-2, D 2-256-256-1, a 2-D latent, Adam 1e-3 decayed linearly to 0, batch 64, the generator's moving average 0.999) plus its cell's flags, and is scored with the PacGAN protocol on 2,500 samples: a sample is high quality within 3 standard deviations of its nearest mode; a mode is covered by at least one high-quality sample; reverse KL of the nearest-mode histogram against the uniform mixture. Values are mean ± standard error over seeds.`,
+    "",
+  ];
+  for (const [i, dataset] of datasets.entries()) {
+    lines.push(...datasetSection(dataset, all[i]));
+    const rows = rowsOf(all[i]);
+    if (rows.length) {
+      await Deno.mkdir(`${root}/docs/img`, { recursive: true });
+      await Deno.writeTextFile(
+        `${root}/docs/img/dropout-study-${dataset}.svg`,
+        lineChart(
+          rows.map((r) => ({
+            name: r.name,
+            points: r.s.steps.map((st) =>
+              [st, 100 * r.s.at(st, "highQuality").mean] as [number, number]
+            ),
+          })),
+          { yLabel: "high-quality samples (%)" },
+        ),
+      );
+    }
+  }
+  const todo = STUDY_2D_CELLS.filter((c) => !all[0].some((r) => r.cell === c.name));
+  lines.push(
+    "## Not yet run on grid25",
+    "",
+    todo.length ? todo.map((c) => `\`${c.name}\``).join(", ") + "." : "Every cell has run.",
+    "",
+    ...PACGAN_REFERENCE,
+    "## Rerun a cell",
+    "",
+    "```sh",
+    `deno task train ${recipe2d("grid25").join(" ")} ${
+      STUDY_2D_CELLS[0].flags.join(" ")
+    } --seed 1 --snapshot-every ${SNAPSHOT_EVERY_2D} --out models/study/grid25-${
+      STUDY_2D_CELLS[0].name
+    }-s1`,
+    `deno task eval --model models/study/grid25-${STUDY_2D_CELLS[0].name}-s1`,
+    "```",
+    "",
+  );
+  await Deno.writeTextFile(`${root}/docs/dropout-study.md`, lines.join("\n"));
+}
