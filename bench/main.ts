@@ -153,6 +153,45 @@ async function trainingBench() {
   add("train", "plain tfjs loop, WASM stock kernels (before)", `${sps(stock).toFixed(1)} steps/s`);
   add("train", "edgegan loop, tfjs CPU backend", `${sps(cpu).toFixed(1)} steps/s`);
 
+  // The small nets (#13): the 2-D recipe on the tfjs step and on the fused WASM step, against
+  // the MNIST default recipe in the same run, and two fused runs at once (a study's --jobs 2).
+  const mnistDefault = await denoRun("bench/train_bench.ts", "--train=", "--steps", steps(150));
+  const twoD = "--train=--recipe 2d --dataset grid25";
+  const twoDTfjs = await denoRun(
+    "bench/train_bench.ts",
+    `${twoD} --engine tfjs`,
+    "--steps",
+    steps(1000),
+  );
+  const twoDFused = await denoRun("bench/train_bench.ts", twoD, "--steps", steps(3000));
+  const pair = await Promise.all(
+    [1, 2].map(() => denoRun("bench/train_bench.ts", twoD, "--steps", steps(3000))),
+  );
+  add(
+    "train",
+    "MNIST default recipe (G 100-512-512-784, D 784-512-256-1)",
+    `${sps(mnistDefault).toFixed(1)} steps/s`,
+  );
+  add(
+    "train",
+    "2-D recipe (G 2-256-256-2, D 2-256-256-1), tfjs step",
+    `${sps(twoDTfjs).toFixed(1)} steps/s`,
+  );
+  add(
+    "train",
+    "2-D recipe, fused WASM step (--engine auto)",
+    `${sps(twoDFused).toFixed(1)} steps/s`,
+    `${(sps(twoDFused) / sps(mnistDefault)).toFixed(1)}x the MNIST default (target >= 5x), ${
+      (sps(twoDFused) / sps(twoDTfjs)).toFixed(2)
+    }x the tfjs step`,
+  );
+  add(
+    "train",
+    "2-D study throughput, 2 fused runs at once",
+    `${(sps(pair[0]) + sps(pair[1])).toFixed(1)} cell-steps/s`,
+    `${((sps(pair[0]) + sps(pair[1])) / sps(twoDFused)).toFixed(2)}x one run (2 cores)`,
+  );
+
   const python = await findTorch();
   if (python) {
     const torch = await runJson(python, ["bench/torch_gan.py", mnistDir(), steps(200)]);

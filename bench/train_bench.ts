@@ -3,18 +3,21 @@
  * backend since tfjs keeps one backend per process).
  *
  *   deno run --allow-read=. bench/train_bench.ts --backend wasm --loop edgegan --steps 300
+ *   deno run --allow-read=. bench/train_bench.ts "--train=--recipe 2d --dataset grid25" --steps 2000
  *
- * Loops: "edgegan" is the trainer's own step (train/gan.ts); "stock" is the plain tfjs way
- * (layers' apply with training: true, autodiff, tf.train.adam), for before/after comparison;
- * with --no-fix the wasm transposed-matMul fix is off too.
+ * Loops: "edgegan" is the trainer's own step (train/gan.ts, or train/fused.ts where the config's
+ * engine resolves to it); "stock" is the plain tfjs way (layers' apply with training: true,
+ * autodiff, tf.train.adam), for before/after comparison; with --no-fix the wasm
+ * transposed-matMul fix is off too. `--train` gives the training flags (default: the seed net).
  */
 import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { type BackendName, initBackend, setFastTransposedMatMul } from "../engine/backend.ts";
-import { parseTrainArgs } from "../train/config.ts";
+import { DATASET_SPECS, parseTrainArgs } from "../train/config.ts";
+import { createGan, resolveEngine } from "../train/fused.ts";
 import { loadMnist } from "../train/data.ts";
-import { Gan, RealData } from "../train/gan.ts";
+import { RealData } from "../train/gan.ts";
 import { buildDiscriminator, buildGenerator } from "../train/nets.ts";
 
 const { values } = parseArgs({
@@ -24,6 +27,7 @@ const { values } = parseArgs({
     loop: { type: "string", default: "edgegan" },
     steps: { type: "string", default: "300" },
     "no-fix": { type: "boolean", default: false },
+    train: { type: "string", default: "--recipe seed" },
   },
 });
 const backend = values.backend as BackendName;
@@ -31,10 +35,12 @@ const steps = Number(values.steps);
 await initBackend(backend);
 if (values["no-fix"]) setFastTransposedMatMul(false);
 
-// The seed net (recipes/seed.json), the same net, batch and Adam as the PyTorch peer
+// By default the seed net (recipes/seed.json), the same net, batch and Adam as the PyTorch peer
 // (bench/torch_gan.py), so the speeds compare like for like whatever the default recipe is.
-const config = { ...parseTrainArgs(["--recipe", "seed"]).config, out: "unused" };
-const data = new RealData(config, await loadMnist("train"));
+const parsed = parseTrainArgs(values.train!.split(" ").filter(Boolean)).config;
+const config = { ...parsed, engine: resolveEngine(parsed), out: "unused" };
+const images = DATASET_SPECS[config.dataset].kind === "images";
+const data = new RealData(config, images ? await loadMnist("train") : undefined);
 const step = values.loop === "stock" ? stockLoop() : edgeganLoop();
 const warmup = Math.min(20, Math.ceil(steps / 10));
 for (let s = 0; s < warmup; s++) step(s);
@@ -46,13 +52,15 @@ console.log(
     backend,
     loop: values.loop,
     fix: !values["no-fix"],
+    train: values.train,
+    engine: config.engine,
     steps,
     stepsPerS: steps / seconds,
   }),
 );
 
 function edgeganLoop(): (s: number) => void {
-  const gan = new Gan(config, data);
+  const gan = createGan(config, data);
   return (s) => gan.step(s);
 }
 
