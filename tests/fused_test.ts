@@ -8,14 +8,7 @@ import { initBackend } from "../engine/backend.ts";
 import { parseTrainArgs, type TrainConfig, UsageError } from "../train/config.ts";
 import { FusedGan, resolveEngine } from "../train/fused.ts";
 import { Gan, RealData } from "../train/gan.ts";
-import { runTraining } from "../train/loop.ts";
-import {
-  quietPrinter,
-  smallConfig,
-  tempDir,
-  trainInterruptedAndResumed,
-  weightsHash,
-} from "./helpers.ts";
+import { assertDeterministicAndResumable, smallConfig, tempDir } from "./helpers.ts";
 
 await initBackend("wasm");
 
@@ -75,19 +68,12 @@ Deno.test("the fused step trains like the tfjs step: the same weights after 10 s
 Deno.test("fused training is deterministic and resumes exactly", async (t) => {
   const dir = await tempDir(t);
   try {
-    const quiet = { printer: quietPrinter().printer };
-    const flags: Partial<TrainConfig> = {
+    await assertDeterministicAndResumable(dir, {
       ...TWO_D,
       engine: "fused",
       ema: 0.99,
       gDropout: { start: 0.5, end: 0, curve: "linear" },
-    };
-    await runTraining(smallConfig(`${dir}/full`, flags), new Set(), quiet);
-    await runTraining(smallConfig(`${dir}/again`, flags), new Set(), quiet);
-    const full = await weightsHash(`${dir}/full`);
-    assert.equal(await weightsHash(`${dir}/again`), full, "deterministic");
-    const resumed = await trainInterruptedAndResumed(smallConfig(`${dir}/split`, flags), 20);
-    assert.equal(resumed, full, "resumed run equals the full run");
+    });
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

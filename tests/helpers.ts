@@ -151,3 +151,23 @@ export async function trainInterruptedAndResumed(
   await runTraining({ ...config, resume: true }, new Set(["resume"]), quiet);
   return await weightsHash(config.out);
 }
+
+/**
+ * Trains `flags` (on the small config) twice and once interrupted at step 20 then resumed, in
+ * `dir`; asserts all three save identical weights. Returns the full run's folder.
+ */
+export async function assertDeterministicAndResumable(
+  dir: string,
+  flags: Partial<TrainConfig>,
+): Promise<string> {
+  const { runTraining } = await import("../train/loop.ts");
+  const quiet = { printer: quietPrinter().printer };
+  await runTraining(smallConfig(`${dir}/full`, flags), new Set(), quiet);
+  await runTraining(smallConfig(`${dir}/again`, flags), new Set(), quiet);
+  const full = await weightsHash(`${dir}/full`);
+  if (await weightsHash(`${dir}/again`) !== full) throw new Error("two runs differ");
+  // Stopped at step 20 of the same 30-step run (schedules keep their length), then resumed.
+  const resumed = await trainInterruptedAndResumed(smallConfig(`${dir}/split`, flags), 20);
+  if (resumed !== full) throw new Error("the resumed run differs from the full run");
+  return `${dir}/full`;
+}

@@ -14,10 +14,10 @@ import { forward } from "../train/mlp.ts";
 import type { TrainConfig } from "../train/config.ts";
 import { loadMnist } from "../train/data.ts";
 import {
+  assertDeterministicAndResumable,
   quietPrinter,
   smallConfig,
   tempDir,
-  trainInterruptedAndResumed,
   weightsHash,
 } from "./helpers.ts";
 
@@ -157,8 +157,7 @@ Deno.test("label smoothing lowers D's real target: D's loss at a confident real 
 Deno.test("every new flag keeps determinism and exact resume", async (t) => {
   const dir = await tempDir(t);
   try {
-    const quiet = { printer: quietPrinter().printer };
-    const flags: Partial<TrainConfig> = {
+    const full = await assertDeterministicAndResumable(dir, {
       ema: 0.99,
       gDropout: { start: 0.5, end: 0, curve: "cosine" },
       dDropout: { start: 0.5, end: 0.1, curve: "linear" },
@@ -166,15 +165,8 @@ Deno.test("every new flag keeps determinism and exact resume", async (t) => {
       dEnsembleDrop: 0.5,
       realTarget: 0.9,
       gTopK: { start: 1, end: 0.5, curve: "linear" },
-    };
-    await runTraining(smallConfig(`${dir}/full`, flags), new Set(), quiet);
-    await runTraining(smallConfig(`${dir}/again`, flags), new Set(), quiet);
-    const full = await weightsHash(`${dir}/full`);
-    assert.equal(await weightsHash(`${dir}/again`), full, "deterministic");
-    // Stop the same 30-step run at step 20 (schedules keep their 30-step length), then resume.
-    const resumed = await trainInterruptedAndResumed(smallConfig(`${dir}/split2`, flags), 20);
-    assert.equal(resumed, full, "resumed run equals the full run");
-    const { metadata } = await loadGenerator(`${dir}/full`);
+    });
+    const { metadata } = await loadGenerator(full);
     assert.deepEqual(metadata.dropout, { generator: "0.5:0:cosine", discriminator: "0.5:0.1" });
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -258,15 +250,11 @@ Deno.test("--aux-classifier (AC-GAN): D reads the image alone and learns to name
 Deno.test("--aux-classifier keeps determinism and exact resume", async (t) => {
   const dir = await tempDir(t);
   try {
-    const quiet = { printer: quietPrinter().printer };
-    const flags: Partial<TrainConfig> = { conditional: true, auxClassifier: 0.5 };
-    await runTraining(smallConfig(`${dir}/full`, flags), new Set(), quiet);
-    await runTraining(smallConfig(`${dir}/again`, flags), new Set(), quiet);
-    const full = await weightsHash(`${dir}/full`);
-    assert.equal(await weightsHash(`${dir}/again`), full, "deterministic");
-    const resumed = await trainInterruptedAndResumed(smallConfig(`${dir}/split`, flags), 20);
-    assert.equal(resumed, full, "resumed run equals the full run");
-    const { metadata } = await loadGenerator(`${dir}/full`);
+    const full = await assertDeterministicAndResumable(dir, {
+      conditional: true,
+      auxClassifier: 0.5,
+    });
+    const { metadata } = await loadGenerator(full);
     assert.equal(metadata.hyperparameters?.auxClassifier, 0.5, "the metadata records it");
   } finally {
     await Deno.remove(dir, { recursive: true });

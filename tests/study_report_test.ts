@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { STUDY_CELLS, writeReport } from "../eval/study_mnist_report.ts";
+import { writeReport } from "../eval/study_mnist_report.ts";
 import { STUDIES, type StudyResult } from "../eval/study_plans.ts";
 import { writeReport2d } from "../eval/study_2d_report.ts";
 import { parseTrainArgs } from "../train/config.ts";
