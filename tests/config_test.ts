@@ -1,12 +1,14 @@
 import assert from "node:assert/strict";
 import {
   DEFAULTS,
+  FLAG_LIST,
   FLAGS,
   helpText,
   parseTrainArgs,
   rateAt,
   readRecipe,
   recipeNames,
+  RESUMABLE_CHANGES,
   type TrainConfig,
   UsageError,
 } from "../train/config.ts";
@@ -246,4 +248,26 @@ Deno.test("a checkpoint from before a flag existed resumes with that flag off, n
     [merged.ema, merged.selfCondition, merged.gTopK, merged.dEnsemble],
     [0, 0, 1, 1],
   );
+});
+
+Deno.test("model settings must match on resume; run settings (where, how often) may change", () => {
+  const run = Object.values(FLAG_LIST).filter((f) => f.kind === "run").map((f) => f.key).sort();
+  assert.deepEqual(run, [
+    "backend",
+    "checkpointEvery",
+    "engine",
+    "logEvery",
+    "out",
+    "sampleEvery",
+    "snapshotEvery",
+  ]);
+  assert.deepEqual([...RESUMABLE_CHANGES].sort(), [
+    "checkpointEvery",
+    "logEvery",
+    "out",
+    "resume",
+    "sampleEvery",
+    "snapshotEvery",
+    "steps",
+  ]);
 });

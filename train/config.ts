@@ -8,7 +8,7 @@
  */
 import { parseArgs } from "node:util";
 import { normalize } from "node:path";
-import { type BackendName, BACKENDS } from "../engine/backend.ts";
+import { BACKENDS } from "../engine/backend.ts";
 
 export const DATASETS = ["mnist", "ring8", "grid25"] as const;
 export type DatasetName = typeof DATASETS[number];
@@ -79,76 +79,11 @@ export function formatRate(rate: DropoutRate): string {
   return `${rate.start}:${rate.end}${rate.curve === "linear" ? "" : `:${rate.curve}`}`;
 }
 
-export interface TrainConfig {
-  dataset: DatasetName;
-  steps: number;
-  batch: number;
-  latent: number;
-  gHidden: number[];
-  dHidden: number[];
-  /** Dropout after each hidden layer of G and of D: a constant or a schedule (0 = none). */
-  gDropout: DropoutRate;
-  dDropout: DropoutRate;
-  /**
-   * Decay of the exponential moving average of G's weights (Yazici et al. 2019); the saved
-   * generator and the sample grids are the average. 0 = off (the raw G is saved).
-   */
-  ema: number;
-  /**
-   * Dropout-GAN (Mordido et al. 2018): K discriminators; each step each one's feedback to G is
-   * dropped with probability `dEnsembleDrop`, keeping at least one. 1 = a single D.
-   */
-  dEnsemble: number;
-  dEnsembleDrop: number;
-  /** One-sided label smoothing: D's target for real samples (1 = none; 0.9 is the usual). */
-  realTarget: number;
-  /**
-   * Top-k generator updates (Sinha et al. 2020): the fraction of each fake batch whose
-   * gradient trains G, the samples D rates most real (1 = all).
-   */
-  gTopK: Schedule;
-  lr: number;
-  /** Learning-rate schedule: constant, or linear decay to 0 at the last step. */
-  lrDecay: LrDecay;
-  beta1: number;
-  /** PacGAN packing: D judges this many samples concatenated into one input (1 = plain GAN). */
-  pack: number;
-  seed: number;
-  /** Output folder; always under models/. Defaults to models/<dataset>. */
-  out: string;
-  sampleEvery: number;
-  /** Save the (averaged) generator to <out>/snapshots/step-NNNNNNN every N steps (0 = never). */
-  snapshotEvery: number;
-  checkpointEvery: number;
-  logEvery: number;
-  resume: boolean;
-  /** Class-conditional GAN (MNIST): the digit label goes to G and D as a one-hot code. */
-  conditional: boolean;
-  /**
-   * Self-conditioned GAN (Liu et al. 2020; MNIST): this many k-means clusters of the training
-   * images play the labels' part, so no label is used (0 = off).
-   */
-  selfCondition: number;
-  /**
-   * AC-GAN (Odena et al. 2017; with --conditional): D reads the image alone and names its digit
-   * with a 10-way head trained on real images; G is also trained to make D name the asked digit.
-   * The weight of that class loss beside the adversarial one (0 = off: D reads the label).
-   */
-  auxClassifier: number;
-  /**
-   * What computes a step: tfjs ops, or the fused WASM step of train/fused.ts (unconditional
-   * nets with one D and no top-k; equal to tfjs to float rounding). `auto` = fused for the 2-D
-   * mixtures, where it is faster, tfjs elsewhere.
-   */
-  engine: Engine;
-  backend: BackendName;
-}
-
 export const ENGINES = ["auto", "tfjs", "fused"] as const;
 export type Engine = typeof ENGINES[number];
 
 /** Why the fused step cannot train `config` (a short phrase), or undefined when it can. */
-export function fusedUnsupported(config: TrainConfig): string | undefined {
+export function fusedUnsupported(config: ModelConfig): string | undefined {
   if (config.conditional || config.selfCondition > 0) return "label or cluster conditioning";
   if ((config.dEnsemble ?? 1) > 1) return "--d-ensemble";
   if (config.gTopK !== 1) return "--g-top-k";
@@ -160,14 +95,26 @@ export class UsageError extends Error {
   override name = "UsageError";
 }
 
-type Key = Exclude<keyof TrainConfig, "resume" | "conditional">;
-
-interface FlagSpec {
-  key: Key;
+/**
+ * One setting: its config key, default, what the flag accepts and its parser. A model setting
+ * shapes the trained generator (and must match on resume, except `steps`); a run setting only
+ * says where and how a run is carried out.
+ */
+export interface Flag<K extends string, T, Kind extends "model" | "run" = "model" | "run"> {
+  key: K;
+  default: T;
+  kind: Kind;
   /** What the flag accepts, as shown in errors and --help. */
   accepts: string;
   help: string;
-  parse(value: string): TrainConfig[Key] | undefined;
+  parse(value: string): T | undefined;
+}
+
+/** A flag whose value type comes from its parser. */
+function flag<K extends string, T, Kind extends "model" | "run">(
+  spec: Flag<K, NoInfer<T>, Kind> & { parse(v: string): T | undefined },
+): Flag<K, T, Kind> {
+  return spec;
 }
 
 function int(min: number, max: number) {
@@ -215,128 +162,190 @@ function oneOf<T extends string>(choices: readonly T[]) {
   return (v: string) => (choices as readonly string[]).includes(v) ? v as T : undefined;
 }
 
-/** Flag name (without --) to its spec, in --help order. */
-export const FLAGS: Record<string, FlagSpec> = {
-  "dataset": {
+/**
+ * Flag name (without --) to its spec, in --help order: the one declaration of every setting.
+ * `TrainConfig`, `DEFAULTS`, `--help` and the README's flag table all derive from it.
+ */
+export const FLAGS = {
+  "dataset": flag({
     key: "dataset",
+    default: "mnist",
+    kind: "model",
     accepts: DATASETS.join(" | "),
     help: "training data: MNIST digits or a PacGAN 2-D mixture",
     parse: oneOf(DATASETS),
-  },
-  "steps": {
+  }),
+  "steps": flag({
     key: "steps",
+    default: 50_000,
+    kind: "model",
     accepts: "an integer 1..10000000",
     help: "training steps (one D and one G update each)",
     parse: int(1, 10_000_000),
-  },
-  "batch": { key: "batch", accepts: "an integer 1..4096", help: "batch size", parse: int(1, 4096) },
-  "latent": {
+  }),
+  "batch": flag({
+    key: "batch",
+    default: 64,
+    kind: "model",
+    accepts: "an integer 1..4096",
+    help: "batch size",
+    parse: int(1, 4096),
+  }),
+  "latent": flag({
     key: "latent",
+    default: 100,
+    kind: "model",
     accepts: "an integer 1..1024",
     help: "latent (noise) size",
     parse: int(1, 1024),
-  },
-  "g-hidden": {
+  }),
+  "g-hidden": flag({
     key: "gHidden",
+    default: [512, 512],
+    kind: "model",
     accepts: "1-8 comma-separated integers 1..4096, e.g. 256,256",
     help: "generator hidden layer sizes",
     parse: hiddenList,
-  },
-  "d-hidden": {
+  }),
+  "d-hidden": flag({
     key: "dHidden",
+    default: [512, 256],
+    kind: "model",
     accepts: "1-8 comma-separated integers 1..4096, e.g. 256,256",
     help: "discriminator hidden layer sizes",
     parse: hiddenList,
-  },
-  "g-dropout": {
+  }),
+  "g-dropout": flag({
     key: "gDropout",
+    default: { start: 0.5, end: 0, curve: "linear" },
+    kind: "model",
     accepts: "a rate in [0, 1), or START:END[:linear|cosine] changing over the run, e.g. 0.5:0",
     help: "dropout rate after each generator hidden layer (0 = none)",
     parse: dropoutRate,
-  },
-  "d-dropout": {
+  }),
+  "d-dropout": flag({
     key: "dDropout",
+    default: 0.25,
+    kind: "model",
     accepts: "a rate in [0, 1), or START:END[:linear|cosine] changing over the run, e.g. 0.5:0.1",
     help: "dropout rate after each discriminator hidden layer (0 = none)",
     parse: dropoutRate,
-  },
-  "ema": {
+  }),
+  // The moving average of G's weights (Yazici et al. 2019): the saved generator and the sample
+  // grids are the average; 0 saves the raw G.
+  "ema": flag({
     key: "ema",
+    default: 0.999,
+    kind: "model",
     accepts: "a number in [0, 1), e.g. 0.999 (0 = off)",
     help: "keep a moving average of G's weights with this decay; save and sample the average",
     parse: real(0, 1, false, true),
-  },
-  "d-ensemble": {
+  }),
+  // Dropout-GAN (Mordido et al. 2018): K discriminators, each one's feedback to G dropped with
+  // probability --d-ensemble-drop per step, at least one kept.
+  "d-ensemble": flag({
     key: "dEnsemble",
+    default: 1,
+    kind: "model",
     accepts: "an integer 1..8",
     help: "Dropout-GAN: train this many discriminators (1 = a plain GAN)",
     parse: int(1, 8),
-  },
-  "d-ensemble-drop": {
+  }),
+  "d-ensemble-drop": flag({
     key: "dEnsembleDrop",
+    default: 0,
+    kind: "model",
     accepts: "a number in [0, 1)",
     help: "Dropout-GAN: chance that a discriminator's feedback to G is dropped in a step",
     parse: real(0, 1, false, true),
-  },
-  "real-target": {
+  }),
+  // One-sided label smoothing (0.9 is the usual).
+  "real-target": flag({
     key: "realTarget",
+    default: 1,
+    kind: "model",
     accepts: "a number in (0.5, 1]",
     help: "D's target for real samples (one-sided label smoothing; 1 = none)",
     parse: real(0.5, 1, true, false),
-  },
-  "g-top-k": {
+  }),
+  // Top-k generator updates (Sinha et al. 2020).
+  "g-top-k": flag({
     key: "gTopK",
+    default: 1,
+    kind: "model",
     accepts: "a fraction in (0, 1], or START:END[:linear|cosine] changing over the run, e.g. 1:0.5",
     help: "train G on this fraction of each fake batch, the samples D rates most real (top-k)",
     parse: schedule(real(0, 1, true, false)),
-  },
-  "self-condition": {
+  }),
+  // Self-conditioned GAN (Liu et al. 2020): k-means clusters of the images play the labels' part.
+  "self-condition": flag({
     key: "selfCondition",
+    default: 30,
+    kind: "model",
     accepts: "an integer 0..100 (0 = off), 2 or more clusters",
     help: "condition G and D on this many k-means clusters of the images, no labels (MNIST)",
     parse: (v) => {
       const clusters = int(0, 100)(v);
       return clusters === 1 ? undefined : clusters; // one cluster conditions on nothing
     },
-  },
-  "aux-classifier": {
+  }),
+  // AC-GAN (Odena et al. 2017): D reads the image alone and names its digit with a 10-way head
+  // trained on real images; G is also trained so D names the asked digit. The value weighs that
+  // class loss beside the adversarial one.
+  "aux-classifier": flag({
     key: "auxClassifier",
+    default: 0,
+    kind: "model",
     accepts: "a number in [0, 10] (0 = off); needs --conditional",
     help: "AC-GAN: D names the digit of real images, G is trained so D names the asked one",
     parse: real(0, 10, false, false),
-  },
-  "lr": {
+  }),
+  "lr": flag({
     key: "lr",
+    default: 2e-4,
+    kind: "model",
     accepts: "a number in (0, 1]",
     help: "Adam learning rate (both nets)",
     parse: real(0, 1, true, false),
-  },
-  "lr-decay": {
+  }),
+  "lr-decay": flag({
     key: "lrDecay",
+    default: "none",
+    kind: "model",
     accepts: LR_DECAYS.join(" | "),
     help: "learning-rate schedule: constant, or linear to 0 at the last step",
     parse: oneOf(LR_DECAYS),
-  },
-  "beta1": {
+  }),
+  "beta1": flag({
     key: "beta1",
+    default: 0.5,
+    kind: "model",
     accepts: "a number in [0, 1)",
     help: "Adam beta1 (both nets)",
     parse: real(0, 1, false, true),
-  },
-  "pack": {
+  }),
+  // PacGAN (Lin et al. 2018): D judges this many samples concatenated into one input.
+  "pack": flag({
     key: "pack",
+    default: 1,
+    kind: "model",
     accepts: "an integer 1..8",
     help: "PacGAN packing: D judges this many samples at once (1 = plain GAN)",
     parse: int(1, 8),
-  },
-  "seed": {
+  }),
+  "seed": flag({
     key: "seed",
+    default: 1,
+    kind: "model",
     accepts: "an integer 0..4294967295",
     help: "seed for weights, batches, noise and dropout masks",
     parse: int(0, 0xffffffff),
-  },
-  "out": {
+  }),
+  // Always under models/; "" means models/<dataset> (models/mnist-cond with --conditional).
+  "out": flag({
     key: "out",
+    default: "",
+    kind: "run",
     accepts: "a folder under models/, e.g. models/mnist",
     help: "output folder for the model, samples, metrics and checkpoint",
     parse: (v) => {
@@ -345,44 +354,95 @@ export const FLAGS: Record<string, FlagSpec> = {
         ? p
         : undefined;
     },
-  },
-  "sample-every": {
+  }),
+  "sample-every": flag({
     key: "sampleEvery",
+    default: 1000,
+    kind: "run",
     accepts: "an integer 0..10000000 (0 = only at the end)",
     help: "write a sample grid every N steps",
     parse: int(0, 10_000_000),
-  },
-  "snapshot-every": {
+  }),
+  "snapshot-every": flag({
     key: "snapshotEvery",
+    default: 0,
+    kind: "run",
     accepts: "an integer 0..10000000 (0 = never)",
     help: "also save the generator to <out>/snapshots/step-N every N steps (quality vs steps)",
     parse: int(0, 10_000_000),
-  },
-  "checkpoint-every": {
+  }),
+  "checkpoint-every": flag({
     key: "checkpointEvery",
+    default: 1000,
+    kind: "run",
     accepts: "an integer 0..10000000 (0 = only at the end)",
     help: "write a checkpoint every N steps",
     parse: int(0, 10_000_000),
-  },
-  "log-every": {
+  }),
+  "log-every": flag({
     key: "logEvery",
+    default: 100,
+    kind: "run",
     accepts: "an integer 1..10000000",
     help: "progress line and metrics.jsonl record every N steps",
     parse: int(1, 10_000_000),
-  },
-  "engine": {
+  }),
+  // tfjs ops, or the fused WASM step of train/fused.ts (unconditional nets, one D, no top-k;
+  // equal to tfjs to float rounding); auto = fused for the 2-D mixtures, where it is faster.
+  "engine": flag({
     key: "engine",
+    default: "auto",
+    kind: "run",
     accepts: ENGINES.join(" | "),
     help: "what computes a step: tfjs ops, or the fused WASM step (auto: fused for 2-D data)",
     parse: oneOf(ENGINES),
-  },
-  "backend": {
+  }),
+  "backend": flag({
     key: "backend",
+    default: "wasm",
+    kind: "run",
     accepts: BACKENDS.join(" | "),
     help: "tfjs backend (wasm = WASM SIMD)",
     parse: oneOf(BACKENDS),
-  },
+  }),
 };
+
+type FlagTable = typeof FLAGS;
+
+/** The settings, one per flag (named by `key`), plus the two boolean switches. */
+export type TrainConfig =
+  & { -readonly [F in keyof FlagTable as FlagTable[F]["key"]]: FlagTable[F]["default"] }
+  & {
+    /** Continue from <out>/checkpoint. */
+    resume: boolean;
+    /** Class-conditional GAN (MNIST): the digit label goes to G (and D) as a one-hot code. */
+    conditional: boolean;
+  };
+
+/**
+ * The settings that define what is trained (the nets, the data, the losses, the schedule): what
+ * the GAN itself reads. The rest (where to write, how often to report, what computes a step)
+ * belongs to the run.
+ */
+export type ModelConfig = Pick<
+  TrainConfig,
+  | { [F in keyof FlagTable]: FlagTable[F]["kind"] extends "model" ? FlagTable[F]["key"] : never }[
+    keyof FlagTable
+  ]
+  | "conditional"
+>;
+
+/** Every flag by name, for look-ups by a name read from the command line or a recipe. */
+export const FLAG_LIST: Record<string, Flag<keyof TrainConfig & string, unknown>> = FLAGS;
+
+/** The defaults, from the flag table; `out` ("") is derived from the dataset when not given. */
+export const DEFAULTS: Omit<TrainConfig, "out"> = {
+  ...Object.fromEntries(
+    Object.values(FLAG_LIST).filter((f) => f.key !== "out").map((f) => [f.key, f.default]),
+  ),
+  resume: false,
+  conditional: false,
+} as Omit<TrainConfig, "out">;
 
 /**
  * What a flag added after the first checkpoints meant when it did not exist yet: off. A
@@ -398,39 +458,6 @@ export const BEFORE_THE_FLAG: Partial<TrainConfig> = {
   auxClassifier: 0,
   engine: "tfjs",
   snapshotEvery: 0,
-};
-
-/** The defaults; `out` is derived from the dataset when not given. */
-export const DEFAULTS: Omit<TrainConfig, "out"> = {
-  dataset: "mnist",
-  steps: 50_000,
-  batch: 64,
-  latent: 100,
-  gHidden: [512, 512],
-  dHidden: [512, 256],
-  gDropout: { start: 0.5, end: 0, curve: "linear" },
-  dDropout: 0.25,
-  ema: 0.999,
-  dEnsemble: 1,
-  dEnsembleDrop: 0,
-  realTarget: 1,
-  gTopK: 1,
-  lr: 2e-4,
-  lrDecay: "none",
-  beta1: 0.5,
-  pack: 1,
-  seed: 1,
-  sampleEvery: 1000,
-  snapshotEvery: 0,
-  checkpointEvery: 1000,
-  logEvery: 100,
-  resume: false,
-  conditional: false,
-  // Self-conditioning on 30 clusters: the full-budget probes' best (see the README).
-  selfCondition: 30,
-  auxClassifier: 0,
-  engine: "auto",
-  backend: "wasm",
 };
 
 export function defaultOut(dataset: DatasetName, conditional = false): string {
@@ -491,7 +518,7 @@ export function parseTrainArgs(argv: string[]): ParsedArgs {
   const args: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const next = argv[i + 1];
-    if (/^--[\w-]+$/.test(argv[i]) && FLAGS[argv[i].slice(2)] && /^-[\d.]/.test(next ?? "")) {
+    if (/^--[\w-]+$/.test(argv[i]) && FLAG_LIST[argv[i].slice(2)] && /^-[\d.]/.test(next ?? "")) {
       args.push(`${argv[i]}=${next}`);
       i++;
     } else {
@@ -591,7 +618,7 @@ export function readRecipe(name: string): Recipe {
     throw new UsageError(`--recipe: got ${JSON.stringify(name)}; accepts ${known.join(" | ")}`);
   }
   const recipe = JSON.parse(Deno.readTextFileSync(new URL(`${name}.json`, RECIPES))) as Recipe;
-  const unknown = Object.keys(recipe.flags).filter((f) => !FLAGS[f]);
+  const unknown = Object.keys(recipe.flags).filter((f) => !FLAG_LIST[f]);
   if (unknown.length) {
     throw new UsageError(`--recipe ${name}: recipes/${name}.json sets unknown flag ${unknown[0]}`);
   }
@@ -603,7 +630,7 @@ function describeParseError(err: Error): string {
   if (unknown) return `${unknown[1]}: unknown flag (see --help for the list)`;
   const missing = err.message.match(/Option '(--[\w-]+)[^']*' argument missing/);
   if (missing) {
-    const spec = FLAGS[missing[1].slice(2)];
+    const spec = FLAG_LIST[missing[1].slice(2)];
     return `${missing[1]}: needs a value; accepts ${spec?.accepts ?? "a value"}`;
   }
   const positional = err.message.match(/Unexpected argument '([^']+)'/);
@@ -615,13 +642,15 @@ function describeParseError(err: Error): string {
   return err.message.split("\n")[0];
 }
 
-/** The config keys a resumed run may change; everything else must match the checkpoint. */
-export const RESUMABLE_CHANGES: ReadonlySet<keyof TrainConfig> = new Set([
+/**
+ * The config keys a resumed run may change: the run settings, and `steps` (a longer run). The
+ * model settings must match the checkpoint, and so must `engine` and `backend`, which change
+ * float rounding: the resumed run would no longer equal an uninterrupted one.
+ */
+export const RESUMABLE_CHANGES: ReadonlySet<keyof TrainConfig> = new Set<keyof TrainConfig>([
   "steps",
-  "sampleEvery",
-  "snapshotEvery",
-  "checkpointEvery",
-  "logEvery",
   "resume",
-  "out",
+  ...Object.values(FLAG_LIST)
+    .filter((f) => f.kind === "run" && f.key !== "engine" && f.key !== "backend")
+    .map((f) => f.key),
 ]);

@@ -26,19 +26,25 @@ import { instantiateKernel } from "../engine/kernels/base64.ts";
 import { GEMM_WASM } from "../engine/kernels/kernels.ts";
 import { latentBatch, mix32 } from "../random/seeded.ts";
 import { adamKernel } from "./adam_simd.ts";
-import { DATASET_SPECS, fusedUnsupported, rateAt, type TrainConfig } from "./config.ts";
+import {
+  DATASET_SPECS,
+  fusedUnsupported,
+  type ModelConfig,
+  rateAt,
+  type TrainConfig,
+} from "./config.ts";
 import { DRAW, Gan, RealData, type StepStats, updateMovingAverage } from "./gan.ts";
 import { fillDropoutMask, type Mlp } from "./mlp.ts";
 
 /** The engine a config trains with: `auto` picks the fused step for the 2-D mixtures. */
-export function resolveEngine(config: TrainConfig): "tfjs" | "fused" {
+export function resolveEngine(config: ModelConfig & Pick<TrainConfig, "engine">): "tfjs" | "fused" {
   if (config.engine !== "auto") return config.engine;
   const points = DATASET_SPECS[config.dataset].kind === "points";
   return points && !fusedUnsupported(config) ? "fused" : "tfjs";
 }
 
 /** The GAN for `config`: the fused step where `config.engine` resolves to it, else tfjs. */
-export function createGan(config: TrainConfig, data: RealData): Gan {
+export function createGan(config: ModelConfig & Pick<TrainConfig, "engine">, data: RealData): Gan {
   return resolveEngine(config) === "fused" ? new FusedGan(config, data) : new Gan(config, data);
 }
 
@@ -101,7 +107,7 @@ export class FusedGan extends Gan {
   /** The tfjs variables are older than the fused memory. */
   #stale = false;
 
-  constructor(config: TrainConfig, data: RealData) {
+  constructor(config: ModelConfig, data: RealData) {
     super(config, data);
     const why = fusedUnsupported(config);
     if (why) throw new Error(`the fused step does not support ${why}`);

@@ -12,7 +12,7 @@ import type * as tfl from "@tensorflow/tfjs-layers";
 import { labelsFor, latentBatch, mix32, Rng, withLabels } from "../random/seeded.ts";
 import { float32View, tensorFrom } from "../engine/backend.ts";
 import { Adam } from "./adam.ts";
-import { DATASET_SPECS, peakRate, rateAt, type TrainConfig } from "./config.ts";
+import { DATASET_SPECS, type ModelConfig, peakRate, rateAt } from "./config.ts";
 import { type MnistSplit, toUnitRange } from "./data.ts";
 import { MIXTURES, sampleMixture } from "../datasets/mixtures.ts";
 import { buildDiscriminator, buildGenerator, LEAKY_SLOPE } from "./nets.ts";
@@ -51,7 +51,7 @@ export class RealData {
   /** Self-conditioning: each training image's k-means cluster, and the clusters' shares. */
   readonly clusters?: { assignment: Uint8Array; weights: number[] };
 
-  constructor(readonly config: TrainConfig, mnist?: MnistSplit) {
+  constructor(readonly config: ModelConfig, mnist?: MnistSplit) {
     this.#mnist = mnist;
     const spec = DATASET_SPECS[config.dataset];
     this.dim = spec.dim;
@@ -176,7 +176,7 @@ export class Gan {
    */
   readonly dClasses: number;
 
-  constructor(readonly config: TrainConfig, readonly data: RealData) {
+  constructor(readonly config: ModelConfig, readonly data: RealData) {
     this.classes = config.conditional ? 10 : config.selfCondition ?? 0;
     this.generator = this.#buildGenerator();
     this.pack = config.pack ?? 1;
