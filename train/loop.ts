@@ -109,35 +109,14 @@ export async function runTraining(
     if (checkpoint) gan.restore(startStep, checkpoint.tensors);
     await resetMetrics(out, startStep);
 
-    let stopSignal: Deno.Signal | undefined;
-    const onSignal = (signal: Deno.Signal) => () => stopSignal = signal;
-    const listeners = (options.handleSignals ?? true)
-      ? (["SIGINT", "SIGTERM"] as const).map((s) => [s, onSignal(s)] as const)
-      : [];
-    for (const [s, fn] of listeners) Deno.addSignalListener(s, fn);
-
+    const stop = listenForStop(options.handleSignals ?? true);
     const started = performance.now();
     const wallTime = () => priorWallTimeS + (performance.now() - started) / 1000;
     /** Saves the (averaged) generator as trained for `step` steps into `dir`. */
     const saveModel = (dir: string, step: number) =>
       saveGenerator(dir, gan.averagedGenerator(), {
-        name: basename(out),
-        dataset: config.dataset,
-        outputShape: dataset.outputShape,
-        outputRange: dataset.outputRange,
-        latentSize: config.latent,
-        dropout: {
-          generator: metadataRate(config.gDropout),
-          discriminator: metadataRate(config.dDropout),
-        },
-        ...(config.ema > 0 ? { ema: { decay: config.ema } } : {}),
-        ...(config.conditional ? { labels: Array.from({ length: gan.classes }, (_, i) => i) } : {}),
-        ...(gan.data.clusters
-          ? { clusters: { count: gan.classes, weights: gan.data.clusters.weights } }
-          : {}),
-        hyperparameters: hyperparameters(config),
+        ...generatorMetadata(config, gan, out),
         steps: step,
-        seed: config.seed,
         wallTimeS: round(wallTime(), 1),
         backend: backend.name,
       });
@@ -156,11 +135,7 @@ export async function runTraining(
 
     let step = startStep;
     let lastGood = checkpoint ? startStep : undefined;
-    let interval = {
-      steps: 0,
-      start: performance.now(),
-      sum: { dLoss: 0, gLoss: 0, dReal: 0, dFake: 0 },
-    };
+    const interval = new IntervalStats();
     let lastYield = performance.now();
     try {
       while (step < config.steps) {
@@ -177,16 +152,11 @@ export async function runTraining(
               "; try a lower --lr",
           );
         }
-        for (const k of Object.keys(interval.sum) as (keyof StepStats)[]) {
-          interval.sum[k] += stats[k];
-        }
-        interval.steps += 1;
+        interval.add(stats);
         const now = performance.now();
-        const stepsPerS = (interval.steps * 1000) / Math.max(1e-9, now - interval.start);
+        const stepsPerS = interval.stepsPerS(now);
         if (step % config.logEvery === 0 || step === config.steps) {
-          const mean = Object.fromEntries(
-            Object.entries(interval.sum).map(([k, v]) => [k, v / interval.steps]),
-          ) as unknown as StepStats;
+          const mean = interval.mean();
           printer.record({ step, steps: config.steps, stepsPerS, ...mean });
           await writing(`${out}/metrics.jsonl`, () =>
             appendMetrics(out, {
@@ -195,7 +165,7 @@ export async function runTraining(
               stepsPerS: round(stepsPerS, 2),
               ...roundAll(mean),
             }));
-          interval = { steps: 0, start: now, sum: { dLoss: 0, gLoss: 0, dReal: 0, dFake: 0 } };
+          interval.reset(now);
         } else if (step % 10 === 0) {
           printer.update({ step, steps: config.steps, stepsPerS, ...stats });
         }
@@ -215,18 +185,19 @@ export async function runTraining(
           await new Promise((resolve) => setTimeout(resolve, 0));
           lastYield = performance.now();
         }
-        if (stopSignal && step < config.steps) {
+        const signal = stop.signal();
+        if (signal && step < config.steps) {
           await writeCheckpoint(step);
           printer.line(
-            `${stopSignal}: stopped at step ${step}; checkpoint saved to ${
+            `${signal}: stopped at step ${step}; checkpoint saved to ${
               checkpointPath(out)
             }; continue with --resume`,
           );
-          return { status: "interrupted", step, signal: stopSignal, backend };
+          return { status: "interrupted", step, signal, backend };
         }
       }
     } finally {
-      for (const [s, fn] of listeners) Deno.removeSignalListener(s, fn);
+      stop.dispose();
     }
 
     if (config.sampleEvery === 0 || step % config.sampleEvery !== 0) await writeSamples(gan, step);
@@ -262,6 +233,70 @@ export async function runTraining(
       );
     await writing(name, () => writeFileAtomic(name, png));
   }
+}
+
+/** Remembers the first SIGINT or SIGTERM (when `enabled`), so the loop can stop at a step's end. */
+function listenForStop(enabled: boolean) {
+  let received: Deno.Signal | undefined;
+  const listeners = enabled
+    ? (["SIGINT", "SIGTERM"] as const).map((s) => [s, () => received ??= s] as const)
+    : [];
+  for (const [s, fn] of listeners) Deno.addSignalListener(s, fn);
+  return {
+    signal: () => received,
+    dispose: () => listeners.forEach(([s, fn]) => Deno.removeSignalListener(s, fn)),
+  };
+}
+
+/** Mean losses and speed over the steps since the last progress record. */
+class IntervalStats {
+  #steps = 0;
+  #start = performance.now();
+  #sum: StepStats = { dLoss: 0, gLoss: 0, dReal: 0, dFake: 0 };
+
+  add(stats: StepStats): void {
+    for (const k of Object.keys(this.#sum) as (keyof StepStats)[]) this.#sum[k] += stats[k];
+    this.#steps += 1;
+  }
+
+  stepsPerS(now: number): number {
+    return (this.#steps * 1000) / Math.max(1e-9, now - this.#start);
+  }
+
+  mean(): StepStats {
+    const n = this.#steps;
+    const s = this.#sum;
+    return { dLoss: s.dLoss / n, gLoss: s.gLoss / n, dReal: s.dReal / n, dFake: s.dFake / n };
+  }
+
+  reset(now: number): void {
+    this.#steps = 0;
+    this.#start = now;
+    this.#sum = { dLoss: 0, gLoss: 0, dReal: 0, dFake: 0 };
+  }
+}
+
+/** What the saved generator's metadata says of its training (all but steps, time, backend). */
+function generatorMetadata(config: TrainConfig, gan: Gan, out: string) {
+  const dataset = DATASET_SPECS[config.dataset];
+  return {
+    name: basename(out),
+    dataset: config.dataset,
+    outputShape: dataset.outputShape,
+    outputRange: dataset.outputRange,
+    latentSize: config.latent,
+    dropout: {
+      generator: metadataRate(config.gDropout),
+      discriminator: metadataRate(config.dDropout),
+    },
+    ...(config.ema > 0 ? { ema: { decay: config.ema } } : {}),
+    ...(config.conditional ? { labels: Array.from({ length: gan.classes }, (_, i) => i) } : {}),
+    ...(gan.data.clusters
+      ? { clusters: { count: gan.classes, weights: gan.data.clusters.weights } }
+      : {}),
+    hyperparameters: hyperparameters(config),
+    seed: config.seed,
+  };
 }
 
 /**
