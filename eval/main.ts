@@ -21,6 +21,7 @@ import { type GeneratorMetadata, inputSpec } from "../format/generator_format.ts
 import { ModelLoadError } from "../format/model_files.ts";
 import { loadMnist, toUnitRange } from "../train/data.ts";
 import { MIXTURES } from "../datasets/mixtures.ts";
+import { DATASET_SPECS, type DatasetName } from "../train/config.ts";
 import { accuracy, classify, loadClassifier } from "./classifier.ts";
 import {
   classifierScore,
@@ -135,108 +136,122 @@ async function labelAccuracy(model: LoadedGenerator["model"], metadata: Generato
     perLabel.push(accuracy(probs, new Uint8Array(PER_LABEL).fill(label)));
   }
   classifier.model.dispose();
-  console.log(
-    `  per-label accuracy (${PER_LABEL} samples each): ${
-      perLabel.map((a, i) => `${i}: ${(100 * a).toFixed(1)}%`).join(", ")
-    }`,
-  );
   return { labelAccuracy: perLabel.map(round), minLabelAccuracy: round(Math.min(...perLabel)) };
 }
 
-/** Evaluates one saved generator, prints its table, and returns its metrics. */
+/** An image model's metrics (and the real data's, as `ceiling`) on `samples` samples. */
+async function scoreImages(loaded: LoadedGenerator, samples: number) {
+  const { model, metadata } = loaded;
+  const images = generate(model, inputSpec(metadata), EVAL_SEED, samples);
+  const { generated: g, real: r } = await imageMetrics(images, samples);
+  return {
+    evalSamples: samples,
+    evalSeed: EVAL_SEED,
+    classifierScore: round(g.classifierScore),
+    frechetDistance: round(g.frechetDistance),
+    precision: round(g.precision),
+    recall: round(g.recall),
+    density: round(g.density),
+    coverage: round(g.coverage),
+    digitsAbove1pct: g.digitsAbove1pct,
+    digitKlFromUniform: round(g.digitKlFromUniform),
+    digitHistogram: g.digitHistogram.map(round),
+    nearestTrainMedian: round(g.nearestTrainMedian),
+    nearestTrainP5: round(g.nearestTrainP5),
+    ...(metadata.labels ? await labelAccuracy(model, metadata) : {}),
+    ceiling: {
+      classifierScore: round(r.classifierScore),
+      frechetDistance: round(r.frechetDistance),
+      precision: round(r.precision),
+      recall: round(r.recall),
+      density: round(r.density),
+      coverage: round(r.coverage),
+      digitsAbove1pct: r.digitsAbove1pct,
+      digitKlFromUniform: round(r.digitKlFromUniform),
+      nearestTrainMedian: round(r.nearestTrainMedian),
+      nearestTrainP5: round(r.nearestTrainP5),
+    },
+  };
+}
+type ImageScores = Awaited<ReturnType<typeof scoreImages>>;
+
+/** The table `deno task eval` prints for an image model. */
+function imageTable(id: string, m: ImageScores): string[] {
+  const r = m.ceiling;
+  return [
+    `eval ${id}: ${m.evalSamples} samples (seed ${EVAL_SEED}); ceiling = real data (training images vs the test set)`,
+    `  ${"metric".padEnd(34)}${"generator".padStart(10)}   ${"ceiling".padStart(10)}`,
+    row("classifier score (max 10)", m.classifierScore, r.classifierScore),
+    row("Fréchet distance (classifier feat.)", m.frechetDistance, r.frechetDistance),
+    row("precision (k=3)", m.precision, r.precision),
+    row("recall (k=3)", m.recall, r.recall),
+    row("density (k=5)", m.density, r.density),
+    row("coverage (k=5)", m.coverage, r.coverage),
+    row("digits holding >= 1%", m.digitsAbove1pct, r.digitsAbove1pct, 0),
+    row("digit KL from uniform", m.digitKlFromUniform, r.digitKlFromUniform, 4),
+    row(
+      "nearest training image, median",
+      m.nearestTrainMedian,
+      `${r.nearestTrainMedian.toFixed(3)}*`,
+    ),
+    row("nearest training image, 5th pct", m.nearestTrainP5, `${r.nearestTrainP5.toFixed(3)}*`),
+    `  digit histogram: ${
+      m.digitHistogram.map((p, i) => `${i}: ${(100 * p).toFixed(1)}%`).join(", ")
+    }`,
+    ...(m.labelAccuracy
+      ? [
+        `  per-label accuracy (${PER_LABEL} samples each): ${
+          m.labelAccuracy.map((a, i) => `${i}: ${(100 * a).toFixed(1)}%`).join(", ")
+        }`,
+      ]
+      : []),
+    "  * for test images, which the generator never saw: a generator that copies training images sits well below",
+  ];
+}
+
+/** A 2-D model's PacGAN protocol scores on 2,500 samples. */
+function scorePoints(loaded: LoadedGenerator) {
+  const mixture = MIXTURES[loaded.metadata.dataset];
+  const points = generate(loaded.model, inputSpec(loaded.metadata), EVAL_SEED, 2500);
+  const m = pacganMetrics(points, mixture);
+  return {
+    evalSamples: 2500,
+    evalSeed: EVAL_SEED,
+    modes: m.modes,
+    modesTotal: mixture.modes.length,
+    highQuality: round(m.highQuality),
+    reverseKl: round(m.reverseKl),
+  };
+}
+
+/** Evaluates one saved generator, prints its scores, and returns (and may save) them. */
 async function evaluateModel(
   dir: string,
   samples: number,
   write: boolean,
 ): Promise<Record<string, unknown>> {
   const loaded = await loadGenerator(dir);
-  const { model, metadata } = loaded;
   const started = performance.now();
+  let lines: string[];
   let metrics: Record<string, unknown>;
   try {
-    if (metadata.dataset === "mnist") {
-      const images = generate(model, inputSpec(metadata), EVAL_SEED, samples);
-      const { generated: g, real: r } = await imageMetrics(images, samples);
-      console.log(
-        `eval ${loaded.id}: ${samples} samples (seed ${EVAL_SEED}); ceiling = real data (training images vs the test set)`,
-      );
-      console.log(
-        `  ${"metric".padEnd(34)}${"generator".padStart(10)}   ${"ceiling".padStart(10)}`,
-      );
-      console.log(row("classifier score (max 10)", g.classifierScore, r.classifierScore));
-      console.log(row("Fréchet distance (classifier feat.)", g.frechetDistance, r.frechetDistance));
-      console.log(row("precision (k=3)", g.precision, r.precision));
-      console.log(row("recall (k=3)", g.recall, r.recall));
-      console.log(row("density (k=5)", g.density, r.density));
-      console.log(row("coverage (k=5)", g.coverage, r.coverage));
-      console.log(row("digits holding >= 1%", g.digitsAbove1pct, r.digitsAbove1pct, 0));
-      console.log(row("digit KL from uniform", g.digitKlFromUniform, r.digitKlFromUniform, 4));
-      console.log(
-        row(
-          "nearest training image, median",
-          g.nearestTrainMedian,
-          `${r.nearestTrainMedian.toFixed(3)}*`,
-        ),
-      );
-      console.log(
-        row("nearest training image, 5th pct", g.nearestTrainP5, `${r.nearestTrainP5.toFixed(3)}*`),
-      );
-      console.log(
-        `  digit histogram: ${
-          g.digitHistogram.map((p, i) => `${i}: ${(100 * p).toFixed(1)}%`).join(", ")
-        }`,
-      );
-      console.log(
-        "  * for test images, which the generator never saw: a generator that copies training images sits well below",
-      );
-      metrics = {
-        evalSamples: samples,
-        evalSeed: EVAL_SEED,
-        classifierScore: round(g.classifierScore),
-        frechetDistance: round(g.frechetDistance),
-        precision: round(g.precision),
-        recall: round(g.recall),
-        density: round(g.density),
-        coverage: round(g.coverage),
-        digitsAbove1pct: g.digitsAbove1pct,
-        digitKlFromUniform: round(g.digitKlFromUniform),
-        digitHistogram: g.digitHistogram.map(round),
-        nearestTrainMedian: round(g.nearestTrainMedian),
-        nearestTrainP5: round(g.nearestTrainP5),
-        ...(metadata.labels ? await labelAccuracy(loaded.model, metadata) : {}),
-        ceiling: {
-          classifierScore: round(r.classifierScore),
-          frechetDistance: round(r.frechetDistance),
-          precision: round(r.precision),
-          recall: round(r.recall),
-          density: round(r.density),
-          coverage: round(r.coverage),
-          digitKlFromUniform: round(r.digitKlFromUniform),
-          nearestTrainMedian: round(r.nearestTrainMedian),
-          nearestTrainP5: round(r.nearestTrainP5),
-        },
-      };
+    if (DATASET_SPECS[loaded.metadata.dataset as DatasetName]?.kind === "images") {
+      const m = await scoreImages(loaded, samples);
+      [metrics, lines] = [m, imageTable(loaded.id, m)];
     } else {
-      const mixture = MIXTURES[metadata.dataset];
-      const points = generate(model, inputSpec(metadata), EVAL_SEED, 2500);
-      const m = pacganMetrics(points, mixture);
-      console.log(`eval ${loaded.id}: PacGAN protocol, 2500 samples`);
-      console.log(
-        `  modes covered ${m.modes}/${mixture.modes.length}, high-quality ${
+      const { modesTotal, ...m } = scorePoints(loaded);
+      metrics = m;
+      lines = [
+        `eval ${loaded.id}: PacGAN protocol, ${m.evalSamples} samples`,
+        `  modes covered ${m.modes}/${modesTotal}, high-quality ${
           (100 * m.highQuality).toFixed(1)
         }%, reverse KL ${m.reverseKl.toFixed(4)}`,
-      );
-      metrics = {
-        evalSamples: 2500,
-        evalSeed: EVAL_SEED,
-        modes: m.modes,
-        highQuality: round(m.highQuality),
-        reverseKl: round(m.reverseKl),
-      };
+      ];
     }
   } finally {
-    model.dispose();
+    loaded.model.dispose();
   }
+  console.log(lines.join("\n"));
   metrics.evalSeconds = Math.round((performance.now() - started) / 1000);
   if (write) {
     await updateGeneratorMetadata(dir, (meta) => ({ ...meta, metrics }));
