@@ -2,12 +2,14 @@
  * The page at GET /: server-rendered HTML with no scripts. A grid of fresh samples, its seed, a
  * "new samples" link, a seed box, a permalink, a latent walk and the model card.
  */
-import type { Sampler } from "./sampler.ts";
+import { type Sampler, SCATTER_SIZE } from "./sampler.ts";
 
 const GRID_N = 16;
 const GRID_SCALE = 4;
 const WALK_STEPS = 8;
 const WALK_SCALE = 2;
+/** Points in a 2-D model's scatter plot (the most one request gives). */
+const SCATTER_N = 256;
 
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
@@ -103,7 +105,21 @@ export function renderPage(
     }
 </nav>`
     : "";
-  const images = sampler?.isImage
+  const scatter = sampler?.isPoints
+    ? `<figure>
+  <img id="grid" src="/sample?format=png&amp;n=${SCATTER_N}&amp;seed=${seed}${withModel}" width="${SCATTER_SIZE}" height="${SCATTER_SIZE}" alt="${SCATTER_N} generated points for seed ${seed} over the mixture's modes">
+  <figcaption>Seed <strong id="seed">${seed}</strong>: ${SCATTER_N} points (blue) over the ${
+      escapeHtml(sampler.metadata.dataset)
+    } modes (red) (<a href="/sample?n=${SCATTER_N}&amp;seed=${seed}${withModel}">JSON</a>)</figcaption>
+</figure>
+<nav>
+  <a id="new" class="button" href="/${
+      withModel ? `?${withModel.replace(/^&amp;/, "")}` : ""
+    }">New samples</a>
+  <a id="permalink" href="/?seed=${seed}${withModel}">Permalink</a>
+</nav>`
+    : undefined;
+  const images = scatter ?? (sampler?.isImage
     ? `<figure>
   <img id="grid" src="/sample?format=png&amp;n=${GRID_N}&amp;scale=${GRID_SCALE}&amp;seed=${seed}${withLabel}" width="${
       4 * 28 * GRID_SCALE
@@ -143,13 +159,13 @@ ${picker}
 </figure>`
     : `<p role="alert">${
       escapeHtml(failure ?? "This model does not output images; see /sample?format=json.")
-    }</p>`;
+    }</p>`);
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>edgegan: generated digits</title>
+<title>edgegan: generated samples</title>
 <link rel="icon" href="data:,">
 <style>
 body { font: 16px/1.5 system-ui, sans-serif; max-width: 42rem; margin: 2rem auto; padding: 0 1rem; color: #1d1d1f; }
@@ -168,7 +184,7 @@ dd { margin: 0; }
 <body>
 <main>
 <h1>edgegan</h1>
-<p>Fresh digits from a GAN generator trained with dropout, generated on request with dropout off.</p>
+<p>Fresh samples from a GAN generator trained with dropout, generated on request with dropout off.</p>
 ${modelPicker}
 ${images}
 <h2>Model</h2>

@@ -115,6 +115,16 @@ Deno.test("the page has a model picker; the digit picker shows only for a condit
     /id="grid" src="\/sample\?format=png&amp;n=16&amp;scale=4&amp;seed=4&amp;label=2&amp;model=cond"/,
   );
   assert.match(cond, /<input type="hidden" name="model" value="cond">/);
+  // A 2-D model is on the picker, and its page shows a scatter plot of 256 points.
+  assert.match(plain, /<a class="model" href="\/\?seed=4&amp;model=points">points<\/a>/);
+  const points = await (await app.request("/?seed=4&model=points")).text();
+  assert.match(
+    points,
+    /id="grid" src="\/sample\?format=png&amp;n=256&amp;seed=4&amp;model=points"/,
+  );
+  assert.doesNotMatch(points, /class="digit"|id="walk"/);
+  const image = await app.request("/sample?format=png&n=256&seed=4&model=points");
+  assert.equal(image.status, 200, "the page's image is served");
 });
 
 Deno.test("the default `deno task serve` serves every shipped generator: a seven from mnist-cond", async () => {

@@ -15,9 +15,10 @@ export function mountPage(app: Hono, models: ServedSet): void {
     models.checkLabel(state, q.label);
     const seed = q.seed ?? freshSeed();
     c.header("Cache-Control", q.seed === undefined ? "no-store" : IMMUTABLE);
-    // The picker lists the models that draw images; another model's page says why it has none.
+    // The picker lists the models the page can draw (images, 2-D points); another model's page
+    // says why it has no picture.
     const pickable = [...models.entries.values()].filter((e) =>
-      e.state?.ready && e.state.sampler.isImage
+      e.state?.ready && (e.state.sampler.isImage || e.state.sampler.isPoints)
     )
       .map((e) => e.name);
     return c.html(
