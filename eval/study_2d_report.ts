@@ -109,11 +109,40 @@ function rowsOf(results: StudyResult[]): Row[] {
   });
 }
 
-/** Best first: most modes, then lowest reverse KL. */
+/** Best first: most modes, then most high-quality samples, then lowest reverse KL. */
 function ranked(rows: Row[]): Row[] {
   return [...rows].sort((a, b) =>
-    b.final.modes.mean - a.final.modes.mean || a.final.reverseKl.mean - b.final.reverseKl.mean
+    b.final.modes.mean - a.final.modes.mean ||
+    b.final.highQuality.mean - a.final.highQuality.mean ||
+    a.final.reverseKl.mean - b.final.reverseKl.mean
   );
+}
+
+/**
+ * The answer so far, in one paragraph of numbers: the plain GAN, the best cell, and each
+ * family of cells (D dropout alone, G dropout alone, schedules, packing, Dropout-GAN).
+ */
+function answer(rows: Row[], numbers: (r: Row) => string): string {
+  const byName = new Map(rows.map((r) => [r.name, r]));
+  const plain = byName.get("g0-d0");
+  const best = ranked(rows)[0];
+  const family = (label: string, names: string[]) => {
+    const present = names.filter((n) => byName.has(n) && n !== "g0-d0");
+    return present.length
+      ? `${label}: ${present.map((n) => `\`${n}\` ${numbers(byName.get(n)!)}`).join("; ")}.`
+      : "";
+  };
+  return [
+    "**Answer so far:**",
+    plain ? `the plain GAN (\`g0-d0\`) ends at ${numbers(plain)};` : "",
+    `the best cell is \`${best.name}\` (${numbers(best)}).`,
+    family("D dropout alone", ["g0-d0.25", "g0-d0.5", "g0-d0.5to0"]),
+    family("G dropout alone", ["g0.25-d0", "g0.5-d0"]),
+    family("both", ["g0.25-d0.25", "g0.25-d0.5", "g0.5-d0.25", "g0.5-d0.5", "g0.5to0-d0.5to0"]),
+    family("packing", ["g0-d0-pack2", "g0-d0-pack4"]),
+    family("Dropout-GAN", ["dgan2", "dgan4"]),
+    family("no weight average", ["g0-d0-noema"]),
+  ].filter(Boolean).join(" ");
 }
 
 function datasetSection(dataset: string, results: StudyResult[]): string[] {
@@ -140,6 +169,8 @@ function datasetSection(dataset: string, results: StudyResult[]): string[] {
     `**Best:** \`${best.name}\` (${numbers(best)}; ${best.runs.length} seed${
       best.runs.length > 1 ? "s" : ""
     }).`,
+    "",
+    answer(rows, numbers),
   ];
   if (dataset === "grid25") {
     const passing = rows.filter((r) =>
