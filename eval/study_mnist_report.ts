@@ -49,6 +49,8 @@ export const STUDY_CELLS: { name: string; flags: string[]; seeds: number }[] = [
   { name: "g0-d0-sc30", flags: dropout("0", "0", 30), seeds: 1 },
   // Both rates ending at 0: dropout early, none once G is conditioned (g0-d0-sc30 beat the default).
   { name: "g0.5to0-d0.25to0-sc30", flags: dropout("0.5:0", "0.25:0", 30), seeds: 3 },
+  // The same with 50 clusters (purer by digit: 79% against 72.5%).
+  { name: "g0.5to0-d0.25to0-sc50", flags: dropout("0.5:0", "0.25:0", 50), seeds: 3 },
   { name: "g0.5-d0.5-sc30", flags: dropout("0.5", "0.5", 30), seeds: 1 },
 ];
 
@@ -61,6 +63,7 @@ export const STUDY_PRIORITY = [
   "g0.5to0-d0.25-sc30",
   "g0-d0-sc30",
   "g0.5to0-d0.25to0-sc30",
+  "g0.5to0-d0.25to0-sc50",
 ];
 
 const COLUMNS = [
