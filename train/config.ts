@@ -225,7 +225,7 @@ export const FLAGS = {
   }),
   "d-dropout": flag({
     key: "dDropout",
-    default: 0.25,
+    default: { start: 0.25, end: 0, curve: "linear" },
     kind: "model",
     accepts: "a rate in [0, 1), or START:END[:linear|cosine] changing over the run, e.g. 0.5:0.1",
     help: "dropout rate after each discriminator hidden layer (0 = none)",
@@ -280,7 +280,7 @@ export const FLAGS = {
   // Self-conditioned GAN (Liu et al. 2020): k-means clusters of the images play the labels' part.
   "self-condition": flag({
     key: "selfCondition",
-    default: 30,
+    default: 50,
     kind: "model",
     accepts: "an integer 0..100 (0 = off), 2 or more clusters",
     help: "condition G and D on this many k-means clusters of the images, no labels (MNIST)",
