@@ -13,7 +13,7 @@ const POINT: [number, number, number] = [30, 80, 200];
 const MODE: [number, number, number] = [220, 30, 30];
 
 /**
- * Points (blue, [x0, y0, x1, y1, ...]) and modes (red crosses) on a white `size` x `size`
+ * Modes (red crosses) under the points (blue, [x0, y0, x1, y1, ...]) on a white `size` x `size`
  * square spanning 1.5 times the farthest mode (or point, when there are no modes) each way.
  */
 export function scatterRaster(
@@ -43,16 +43,17 @@ export function scatterRaster(
     put(i, oy, AXES);
     put(ox, i, AXES);
   }
-  for (let i = 0; i + 1 < points.length; i += 2) {
-    const [px, py] = toPx(points[i], points[i + 1]);
-    for (let dx = 0; dx < 2; dx++) for (let dy = 0; dy < 2; dy++) put(px + dx, py + dy, POINT);
-  }
+  // The modes first, so the points on them stay visible.
   for (const [mx, my] of modes) {
     const [px, py] = toPx(mx, my);
     for (let d = -5; d <= 5; d++) {
       put(px + d, py, MODE);
       put(px, py + d, MODE);
     }
+  }
+  for (let i = 0; i + 1 < points.length; i += 2) {
+    const [px, py] = toPx(points[i], points[i + 1]);
+    for (let dx = 0; dx < 2; dx++) for (let dy = 0; dy < 2; dy++) put(px + dx, py + dy, POINT);
   }
   return image;
 }

@@ -127,7 +127,7 @@ Deno.test("the page has a model picker; the digit picker shows only for a condit
   assert.equal(image.status, 200, "the page's image is served");
 });
 
-Deno.test("the default `deno task serve` serves every shipped generator: a seven from mnist-cond", async () => {
+Deno.test("the default `deno task serve` serves every shipped generator: a seven from mnist-cond, grid25's points", async () => {
   const server = await startServer();
   try {
     const res = await fetch(`${server.base}/sample?model=mnist-cond&label=7&n=2&seed=1`);
@@ -140,6 +140,13 @@ Deno.test("the default `deno task serve` serves every shipped generator: a seven
     const names = list.models.map((m: { name: string }) => m.name);
     assert.ok(names.includes("mnist") && names.includes("mnist-cond"), names.join(","));
     assert.ok(!names.includes("classifier"), "the classifier is not a generator");
+    // The 2-D generator: points as JSON, and a scatter plot as PNG.
+    const points = await (await fetch(`${server.base}/sample?model=grid25&n=3&seed=1`)).json();
+    assert.match(points.model, /^grid25@/);
+    assert.deepEqual(points.shape, [2]);
+    const png = await fetch(`${server.base}/sample?model=grid25&n=256&seed=1&format=png`);
+    assert.equal(png.headers.get("Content-Type"), "image/png");
+    assert.equal(decodePng(new Uint8Array(await png.arrayBuffer())).width, SCATTER_SIZE);
   } finally {
     await server.stop();
   }

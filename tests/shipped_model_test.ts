@@ -8,7 +8,8 @@ import { initBackend } from "../engine/backend.ts";
 import { generate, loadGenerator } from "../format/generator.ts";
 import { inputSpec } from "../format/generator_format.ts";
 import { accuracy, classify, loadClassifier } from "../eval/classifier.ts";
-import { classifierScore, coverage } from "../eval/metrics.ts";
+import { classifierScore, coverage, pacganMetrics } from "../eval/metrics.ts";
+import { GRID25 } from "../datasets/mixtures.ts";
 
 await initBackend("wasm");
 const classifier = await loadClassifier();
@@ -62,6 +63,26 @@ Deno.test("the shipped models/mnist-cond draws the digit asked for, as the class
         }%`,
       );
     }
+  } finally {
+    model.dispose();
+  }
+});
+
+Deno.test("the shipped models/grid25 covers the grid as its metadata says, on a fresh draw", async () => {
+  // loadGenerator throws unless the weights hash and the golden sample both match.
+  const { model, metadata } = await loadGenerator(modelDir("grid25"));
+  try {
+    assert.equal(metadata.dataset, "grid25");
+    assert.deepEqual(metadata.outputShape, [2]);
+    const recorded = metadata.metrics as Record<string, number>;
+    // The PacGAN protocol's 2,500 samples, from another seed than the recorded evaluation's.
+    const m = pacganMetrics(generate(model, inputSpec(metadata), 7, 2500), GRID25);
+    assert.ok(Math.abs(m.modes - recorded.modes) <= 1, `${m.modes} modes vs ${recorded.modes}`);
+    assert.ok(
+      Math.abs(m.highQuality - recorded.highQuality) < 0.04,
+      `high quality ${m.highQuality} vs ${recorded.highQuality}`,
+    );
+    assert.ok(m.reverseKl < recorded.reverseKl + 0.03, `reverse KL ${m.reverseKl}`);
   } finally {
     model.dispose();
   }
