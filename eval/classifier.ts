@@ -15,7 +15,7 @@ import { modelWeights, readLayersModel, writeLayersModel } from "../format/layer
 import { ModelLoadError } from "../format/model_files.ts";
 import { mix32, Rng } from "../random/seeded.ts";
 import { Adam } from "../train/adam.ts";
-import { type MnistSplit, toUnitRange } from "../train/data.ts";
+import { MNIST_PIXELS, type MnistSplit, toUnitRange } from "../train/data.ts";
 import { backward, forward, type Mlp, mlpOf } from "../train/mlp.ts";
 import { buildMlp } from "../train/nets.ts";
 
@@ -46,7 +46,7 @@ export interface Classifier {
 
 export function buildClassifier(seed: number): Classifier {
   const model = buildMlp({
-    inDim: 784,
+    inDim: MNIST_PIXELS,
     hidden: HIDDEN,
     dropout: DROPOUT,
     outDim: 10,
@@ -75,10 +75,13 @@ export function classify(
   for (let start = 0; start < n; start += chunk) {
     const rows = Math.min(chunk, n - start);
     tf.tidy(() => {
-      let h: tf.Tensor2D = tf.tensor2d(images.subarray(start * 784, (start + rows) * 784), [
-        rows,
-        784,
-      ]);
+      let h: tf.Tensor2D = tf.tensor2d(
+        images.subarray(start * MNIST_PIXELS, (start + rows) * MNIST_PIXELS),
+        [
+          rows,
+          MNIST_PIXELS,
+        ],
+      );
       layers.forEach(({ kernel, bias }, l) => {
         if (l === layers.length - 1) {
           features.set(h.dataSync(), start * featureSize);
@@ -165,19 +168,19 @@ export function trainClassifier(
       const step = epoch * perEpoch + b;
       // Cosine decay of the learning rate to 5% of its start.
       const lrScale = 0.05 + 0.95 * 0.5 * (1 + Math.cos((Math.PI * step) / totalSteps));
-      const x = new Float32Array(options.batch * 784);
+      const x = new Float32Array(options.batch * MNIST_PIXELS);
       const y = new Float32Array(options.batch * 10);
       for (let i = 0; i < options.batch; i++) {
         const idx = order[b * options.batch + i];
         const dx = rng.nextInt(2 * options.maxShift + 1) - options.maxShift;
         const dy = rng.nextInt(2 * options.maxShift + 1) - options.maxShift;
-        shifted(train.images, idx * 784, x, i * 784, dx, dy);
+        shifted(train.images, idx * MNIST_PIXELS, x, i * MNIST_PIXELS, dx, dy);
         y[i * 10 + train.labels[idx]] = 1;
       }
       tf.tidy(() => {
         const trace = forward(
           net,
-          tf.tensor2d(x, [options.batch, 784]),
+          tf.tensor2d(x, [options.batch, MNIST_PIXELS]),
           mix32(options.seed, step, 9),
         );
         // Softmax cross-entropy: dLoss/dLogits = (softmax - onehot) / B.

@@ -19,7 +19,7 @@ import {
 } from "../format/generator.ts";
 import { type GeneratorMetadata, inputSpec } from "../format/generator_format.ts";
 import { ModelLoadError } from "../format/model_files.ts";
-import { loadMnist, toUnitRange } from "../train/data.ts";
+import { loadMnist, MNIST_PIXELS, toUnitRange } from "../train/data.ts";
 import { MIXTURES } from "../datasets/mixtures.ts";
 import { DATASET_SPECS, type DatasetName } from "../train/config.ts";
 import { accuracy, classify, loadClassifier } from "./classifier.ts";
@@ -57,7 +57,7 @@ const MEMO_SAMPLES = 2000;
 
 const ceilings = new Map<number, ImageMetrics>();
 
-/** The image metrics of `images` (n x 784 in [-1, 1]) against the MNIST test set. */
+/** The image metrics of `images` (n x 784 values in [-1, 1]) against the MNIST test set. */
 export async function imageMetrics(
   images: Float32Array,
   n: number,
@@ -69,14 +69,14 @@ export async function imageMetrics(
   const d = classifier.metadata!.featureSize;
   const testOut = classify(classifier, testX, test.count);
   // The real-data ceiling: 10,000 training images scored against the test set.
-  const refX = trainX.subarray(0, n * 784);
+  const refX = trainX.subarray(0, n * MNIST_PIXELS);
   const score = (x: Float32Array): ImageMetrics => {
     const out = classify(classifier, x, n);
     const pr = precisionRecall(testOut.features, test.count, out.features, n, d, 3);
     const dc = densityCoverage(testOut.features, test.count, out.features, n, d, 5);
     const cov = coverage(out.probs, n);
-    const memo = x.subarray(0, MEMO_SAMPLES * 784);
-    const nearest = kthNearestSquared(memo, MEMO_SAMPLES, trainX, train.count, 784, 1).map(
+    const memo = x.subarray(0, MEMO_SAMPLES * MNIST_PIXELS);
+    const nearest = kthNearestSquared(memo, MEMO_SAMPLES, trainX, train.count, MNIST_PIXELS, 1).map(
       Math.sqrt,
     );
     const [p5, median] = quantiles(nearest, [0.05, 0.5]);
@@ -104,11 +104,11 @@ export async function imageMetrics(
 
   function memoOf(x: Float32Array) {
     const nearest = kthNearestSquared(
-      x.subarray(0, MEMO_SAMPLES * 784),
+      x.subarray(0, MEMO_SAMPLES * MNIST_PIXELS),
       MEMO_SAMPLES,
       trainX,
       train.count,
-      784,
+      MNIST_PIXELS,
       1,
     ).map(Math.sqrt);
     const [p5, median] = quantiles(nearest, [0.05, 0.5]);

@@ -9,6 +9,7 @@
 import { parseArgs } from "node:util";
 import { normalize } from "node:path";
 import { BACKENDS } from "../engine/backend.ts";
+import { MNIST_PIXELS } from "./data.ts";
 
 export const DATASETS = ["mnist", "ring8", "grid25"] as const;
 export type DatasetName = typeof DATASETS[number];
@@ -36,7 +37,7 @@ const POINTS: DatasetSpec = {
 
 export const DATASET_SPECS: Record<DatasetName, DatasetSpec> = {
   mnist: {
-    dim: 28 * 28,
+    dim: MNIST_PIXELS,
     outputShape: [28, 28],
     outputRange: [-1, 1],
     outActivation: "tanh",

@@ -59,8 +59,11 @@ export function parseIdx(bytes: Uint8Array, name = "IDX file"): IdxArray {
   return { dims, data: bytes.subarray(headerLength) };
 }
 
+/** Pixels in one MNIST image (28 x 28). */
+export const MNIST_PIXELS = 28 * 28;
+
 export interface MnistSplit {
-  /** count x 784 bytes, row-major. */
+  /** count x MNIST_PIXELS bytes, row-major. */
   images: Uint8Array;
   labels: Uint8Array;
   count: number;
