@@ -138,10 +138,16 @@ function answer(rows: Row[], numbers: (r: Row) => string): string {
     `the best cell is \`${best.name}\` (${numbers(best)}).`,
     family("D dropout alone", ["g0-d0.25", "g0-d0.5", "g0-d0.5to0"]),
     family("G dropout alone", ["g0.25-d0", "g0.5-d0"]),
-    family("both", ["g0.25-d0.25", "g0.25-d0.5", "g0.5-d0.25", "g0.5-d0.5", "g0.5to0-d0.5to0"]),
-    family("packing", ["g0-d0-pack2", "g0-d0-pack4"]),
+    family("Dropout in both nets", [
+      "g0.25-d0.25",
+      "g0.25-d0.5",
+      "g0.5-d0.25",
+      "g0.5-d0.5",
+      "g0.5to0-d0.5to0",
+    ]),
+    family("Packing", ["g0-d0-pack2", "g0-d0-pack4"]),
     family("Dropout-GAN", ["dgan2", "dgan4"]),
-    family("no weight average", ["g0-d0-noema"]),
+    family("Without the weight average", ["g0-d0-noema"]),
   ].filter(Boolean).join(" ");
 }
 
