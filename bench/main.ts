@@ -468,7 +468,7 @@ Produced by \`deno task bench${flags.only ? ` --only ${flags.only}` : ""}\` (${
 G ${SEED.latent}-${SEED.gHidden.join("-")}-784, D 784-${
     SEED.dHidden.join("-")
   }-1, dropout 0.5 in both,
-batch ${SEED.batch}, Adam), the same as the PyTorch peer.`
+batch ${SEED.batch}, Adam), the same as the PyTorch peer, unless the row names another net.`
 } Load tests run on 127.0.0.1 with the server and the client sharing the machine.
 
 ${header.join("\n")}
