@@ -8,6 +8,9 @@
  */
 import type { Raster } from "./pixels.ts";
 
+/** The side of a served scatter plot at scale 1, in pixels. */
+export const SCATTER_SIZE = 240;
+
 const AXES: [number, number, number] = [220, 220, 220];
 const POINT: [number, number, number] = [30, 80, 200];
 const MODE: [number, number, number] = [220, 30, 30];

@@ -2,7 +2,8 @@
  * The page at GET /: server-rendered HTML with no scripts. A grid of fresh samples, its seed, a
  * "new samples" link, a seed box, a permalink, a latent walk and the model card.
  */
-import { type Sampler, SCATTER_SIZE } from "./sampler.ts";
+import type { Sampler } from "./sampler.ts";
+import { SCATTER_SIZE } from "../image/scatter.ts";
 
 const GRID_N = 16;
 const GRID_SCALE = 4;

@@ -7,6 +7,7 @@
  * // { ok: true, values: { n: 4, format: "json", scale: 1 } }
  * ```
  */
+import { SCATTER_SIZE } from "../image/scatter.ts";
 
 /** Limits on one request's work; also published in /openapi.json. */
 export const SAMPLE_LIMITS = {
@@ -118,7 +119,7 @@ export const SAMPLE_PARAMS = {
     "scale",
     1,
     SAMPLE_LIMITS.maxScale,
-    "PNG only: integer upscaling of each pixel",
+    `PNG only: integer upscaling of each pixel (a 2-D model's scatter plot: ${SCATTER_SIZE} × scale pixels)`,
     1,
   ),
   label: integer(

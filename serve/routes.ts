@@ -36,7 +36,7 @@ export const ROUTES: RouteSpec[] = [
     responses: {
       "200": {
         description:
-          "JSON {model, seed, n, shape, encoding, range, samples}, or a PNG grid of ceil(sqrt(n)) columns. X-Seed echoes the seed; with an explicit seed the response is immutable and carries an ETag.",
+          "JSON {model, seed, n, shape, encoding, range, samples}, or a PNG: a grid of ceil(sqrt(n)) columns for an image model, a scatter plot of the points over the modes for a 2-D model. X-Seed echoes the seed; with an explicit seed the response is immutable and carries an ETag.",
         content: ["application/json", "image/png"],
       },
       "304": { description: "If-None-Match matched the ETag" },

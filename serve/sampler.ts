@@ -11,11 +11,8 @@ import type { GeneratorRunner } from "../engine/edge_generator.ts";
 import { generatorInputs, type InputSpec, inputSpec } from "../format/generator_format.ts";
 import { withLabels } from "../random/seeded.ts";
 import { imageGrid, toPixels } from "../image/pixels.ts";
-import { scatterRaster } from "../image/scatter.ts";
+import { SCATTER_SIZE, scatterRaster } from "../image/scatter.ts";
 import { MIXTURES } from "../datasets/mixtures.ts";
-
-/** The side of a 2-D model's scatter plot at scale 1, in pixels. */
-export const SCATTER_SIZE = 240;
 
 /** The PNG codec, imported on first use (it pulls in node:zlib: 35-70 ms off the cold start). */
 let png: Promise<typeof import("../image/png.ts")> | undefined;

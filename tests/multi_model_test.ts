@@ -5,7 +5,7 @@ import { loadEdgeGenerator } from "../engine/edge_generator.ts";
 import { createApp, type ModelState } from "../serve/app.ts";
 import { Sampler } from "../serve/sampler.ts";
 import { decodePng } from "./png_decode.ts";
-import { SCATTER_SIZE } from "../serve/sampler.ts";
+import { SCATTER_SIZE } from "../image/scatter.ts";
 import { runDeno, startServer, taskArgs, tempDir, trainTinyModel } from "./helpers.ts";
 
 await initBackend("wasm");
