@@ -136,16 +136,16 @@ Deno.test("bad values are rejected with one line naming the flag and what it acc
     [["--g-top-k", "0"], `--g-top-k: got "0"; accepts ${FLAGS["g-top-k"].accepts}`],
     [["--g-top-k", "1:1.5"], `--g-top-k: got "1:1.5"; accepts ${FLAGS["g-top-k"].accepts}`],
     [
-      ["--aux-classifier", "1"],
-      "--aux-classifier: needs --conditional and --pack 1 (got no --conditional)",
+      ["--aux-classifier", "1", "--dataset", "grid25"],
+      "--aux-classifier: needs --conditional or --self-condition, and --pack 1 (got neither)",
     ],
     [
       ["--aux-classifier", "1", "--conditional", "--pack", "2"],
-      "--aux-classifier: needs --conditional and --pack 1 (got --pack 2)",
+      "--aux-classifier: needs --conditional or --self-condition, and --pack 1 (got --pack 2)",
     ],
     [
       ["--aux-classifier", "-1", "--conditional"],
-      '--aux-classifier: got "-1"; accepts a number in [0, 10] (0 = off); needs --conditional',
+      `--aux-classifier: got "-1"; accepts ${FLAGS["aux-classifier"].accepts}`,
     ],
     [["--lr", "0"], '--lr: got "0"; accepts a number in (0, 1]'],
     [["--lr", "Infinity"], '--lr: got "Infinity"; accepts a number in (0, 1]'],

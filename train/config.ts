@@ -290,16 +290,16 @@ export const FLAGS = {
       return clusters === 1 ? undefined : clusters; // one cluster conditions on nothing
     },
   }),
-  // AC-GAN (Odena et al. 2017): D reads the image alone and names its digit with a 10-way head
-  // trained on real images; G is also trained so D names the asked digit. The value weighs that
-  // class loss beside the adversarial one.
+  // AC-GAN (Odena et al. 2017): D reads the image alone and names its digit (or its k-means
+  // cluster, with --self-condition) with a head trained on real images; G is also trained so D
+  // names the asked one. The value weighs that class loss beside the adversarial one.
   "aux-classifier": flag({
     key: "auxClassifier",
     default: 0,
     kind: "model",
-    accepts: "a number in [0, 10] (0 = off); needs --conditional",
+    accepts: "a number in [0, 10] (0 = off); needs --conditional or --self-condition",
     help:
-      "AC-GAN: D names the digit of real images, G is trained so D names the asked one (1 with --conditional)",
+      "AC-GAN: D names the digit (or cluster) of real images, G is trained so D names the asked one (1 with --conditional)",
     parse: real(0, 10, false, false),
   }),
   "lr": flag({
@@ -579,10 +579,11 @@ export function parseTrainArgs(argv: string[]): ParsedArgs {
       })`,
     );
   }
-  if (config.auxClassifier > 0 && (!config.conditional || config.pack > 1)) {
+  const labelled = config.conditional || config.selfCondition > 0;
+  if (config.auxClassifier > 0 && (!labelled || config.pack > 1)) {
     throw new UsageError(
-      `--aux-classifier: needs --conditional and --pack 1 (got ${
-        config.conditional ? `--pack ${config.pack}` : "no --conditional"
+      `--aux-classifier: needs --conditional or --self-condition, and --pack 1 (got ${
+        labelled ? `--pack ${config.pack}` : "neither"
       })`,
     );
   }
