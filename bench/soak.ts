@@ -41,7 +41,7 @@ export interface SoakResult {
   p99Ms: number;
   rssStartKb: number;
   rssEndKb: number;
-  /** The model engine's memory (weights and buffers), from /healthz. */
+  /** The default model engine's memory (weights and buffers), from /models. */
   modelBytesStart: number;
   modelBytesEnd: number;
   failures: string[];
@@ -62,8 +62,10 @@ export async function runSoak(
     stderr: "piped",
   }).spawn();
   const base = `http://127.0.0.1:${port}`;
-  const modelBytes = async () =>
-    (await (await fetch(`${base}/healthz`)).json()).memoryBytes as number;
+  const modelBytes = async () => {
+    const list = await (await fetch(`${base}/models`)).json();
+    return list.models.find((m: { name: string }) => m.name === list.default).memoryBytes as number;
+  };
   try {
     for (let i = 0;; i++) {
       try {

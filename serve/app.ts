@@ -48,7 +48,6 @@ export function createApp(input: ModelState | ServedModels, options: AppOptions 
     app,
     onMethodNotAllowed: (c, methods) =>
       errorResponse(
-        c,
         new ApiFailure(
           405,
           "method_not_allowed",
@@ -63,7 +62,6 @@ export function createApp(input: ModelState | ServedModels, options: AppOptions 
 
   app.notFound((c) =>
     errorResponse(
-      c,
       new ApiFailure(
         404,
         "not_found",
@@ -75,10 +73,9 @@ export function createApp(input: ModelState | ServedModels, options: AppOptions 
   );
   // The one error path: refusals thrown by handlers, and anything unexpected as a logged 500.
   app.onError((err, c) => {
-    if (err instanceof ApiFailure) return errorResponse(c, err);
+    if (err instanceof ApiFailure) return errorResponse(err);
     console.error(`error: ${c.req.method} ${clip(c.req.path, 80)}: ${err.message}`);
     return errorResponse(
-      c,
       new ApiFailure(
         500,
         "internal_error",

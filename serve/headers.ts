@@ -5,10 +5,13 @@
  * It replaces hono's requestId, timing, secureHeaders and cors middlewares. Measured in-process
  * (app.fetch, this machine): /healthz took 124 µs against 8.6 µs for a bare Hono app, and the
  * CPU profile was mostly Headers writes: 18 headers, each validated on set, over four middleware
- * layers. Here the headers are written once, after the handler, and a JSON or PNG response gets
- * only the ones a browser acts on for it: the document-only headers (CSP, framing, opener,
- * agent cluster) go on HTML, and the legacy ones (X-XSS-Protection, X-Download-Options,
- * X-DNS-Prefetch-Control, X-Permitted-Cross-Domain-Policies) are gone.
+ * layers. Here the headers are written once, after the handler, and a response gets only the
+ * ones a browser acts on for its kind: the document headers (CSP, framing, opener, agent cluster,
+ * referrer policy, HSTS) go on HTML, Cross-Origin-Resource-Policy on PNG, and the legacy ones
+ * (X-XSS-Protection, X-Download-Options, X-DNS-Prefetch-Control,
+ * X-Permitted-Cross-Domain-Policies) are gone. Each header a response carries costs ~0.45 µs of
+ * serving (measured with wrk: a bare Hono app answering "ok" with 9 more headers fell from
+ * 130,000 to 67,000-77,000 requests/s), so the list per kind stays short.
  *
  * ```ts
  * app.use(edgeHeaders());
@@ -29,17 +32,20 @@ export const EXPOSED_HEADERS = [
   "X-Request-Id",
 ];
 
-/** On every response. */
+/** On every response: CORS for any origin, and no content sniffing. */
 const COMMON: [string, string][] = [
   ["Access-Control-Allow-Origin", "*"],
   ["Access-Control-Expose-Headers", EXPOSED_HEADERS.join(",")],
   ["X-Content-Type-Options", "nosniff"],
-  ["Cross-Origin-Resource-Policy", "cross-origin"],
-  ["Referrer-Policy", "no-referrer"],
-  ["Strict-Transport-Security", "max-age=15552000; includeSubDomains"],
 ];
 
-/** On HTML documents (the page), where framing, scripts and openers matter. */
+/** On PNG images, which pages of any origin may embed (also under their COEP). */
+const IMAGE: [string, string][] = [["Cross-Origin-Resource-Policy", "cross-origin"]];
+
+/**
+ * On HTML documents (the page), where framing, scripts, openers, referrers and the transport
+ * matter. A browser keeps HSTS per host from any response, and the page is what a browser opens.
+ */
 const DOCUMENT: [string, string][] = [
   [
     "Content-Security-Policy",
@@ -48,10 +54,46 @@ const DOCUMENT: [string, string][] = [
   ["X-Frame-Options", "DENY"],
   ["Cross-Origin-Opener-Policy", "same-origin"],
   ["Origin-Agent-Cluster", "?1"],
+  ["Referrer-Policy", "no-referrer"],
+  ["Strict-Transport-Security", "max-age=15552000; includeSubDomains"],
 ];
 
 /** A client's own request id is kept when it is short and plain, as hono's requestId does. */
 const CLIENT_ID = /^[\w\-=]{1,255}$/;
+
+/**
+ * A response with its own headers (the edge headers follow in `edgeHeaders`). Every route
+ * answers through this rather than `c.json`/`c.body` with headers: Deno converts a `headers`
+ * init through WebIDL at ~0.8 µs a header, while setting them on a new Response costs ~0.16 µs
+ * (this machine, 10 headers: 8.3 µs against 1.6 µs).
+ *
+ * ```ts
+ * return reply(JSON.stringify(body), 200, { "Content-Type": "application/json", "Cache-Control": "no-store" });
+ * ```
+ */
+export function reply(
+  body: BodyInit | null,
+  status: number,
+  headers: Record<string, string>,
+): Response {
+  const res = new Response(body, { status });
+  const h = res.headers;
+  // set, not append: a string body comes with a text/plain Content-Type to replace.
+  for (const name in headers) h.set(name, headers[name]);
+  return res;
+}
+
+/** `reply` with a JSON body. */
+export function replyJson(
+  value: unknown,
+  status: number,
+  headers: Record<string, string> = {},
+): Response {
+  return reply(JSON.stringify(value), status, { "Content-Type": JSON_TYPE, ...headers });
+}
+
+/** JSON is UTF-8 by definition (RFC 8259), so no charset parameter. */
+export const JSON_TYPE = "application/json";
 
 const timings = new WeakMap<Context, string[]>();
 
@@ -77,14 +119,21 @@ export function edgeHeaders(): MiddlewareHandler {
     } else {
       await next();
     }
+    // append, not set: handlers never write these names, and set searches the list first.
     const h = c.res.headers;
-    for (const [name, value] of COMMON) h.set(name, value);
-    if (h.get("Content-Type")?.startsWith("text/html")) {
-      for (const [name, value] of DOCUMENT) h.set(name, value);
-    }
-    h.set("X-Request-Id", id);
-    const metrics = timings.get(c) ?? [];
-    metrics.push(`total;dur=${(performance.now() - start).toFixed(1)}`);
-    h.set("Server-Timing", metrics.join(", "));
+    for (const [name, value] of COMMON) h.append(name, value);
+    const type = h.get("Content-Type");
+    const extra = type === null
+      ? undefined
+      : type.startsWith("text/html")
+      ? DOCUMENT
+      : type === "image/png"
+      ? IMAGE
+      : undefined;
+    if (extra) { for (const [name, value] of extra) h.append(name, value); }
+    h.append("X-Request-Id", id);
+    const metrics = timings.get(c);
+    const total = `total;dur=${(performance.now() - start).toFixed(1)}`;
+    h.append("Server-Timing", metrics ? `${metrics.join(", ")}, ${total}` : total);
   };
 }

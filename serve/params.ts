@@ -3,7 +3,7 @@
  * OpenAPI document and the tests all read these definitions.
  *
  * ```ts
- * const parsed = parseQuery(new URL("http://x/sample?n=4"), SAMPLE_PARAMS);
+ * const parsed = parseQuery("n=4", SAMPLE_PARAMS); // the query string, without "?"
  * // { ok: true, values: { n: 4, format: "json", scale: 1 } }
  * ```
  */
@@ -162,25 +162,28 @@ export type ParseResult<S extends Specs> = { ok: true; values: Values<S> } | {
 };
 
 /**
- * Validates a query string against `specs`. Unknown parameters are rejected (a typo such as
- * `?sead=1` would otherwise silently return a random sample), as are repeated or empty ones.
- * Defaults are filled in.
+ * Validates a query string (the part after "?") against `specs`. Unknown parameters are
+ * rejected (a typo such as `?sead=1` would otherwise silently return a random sample), as are
+ * repeated or empty ones. Defaults are filled in.
  */
-export function parseQuery<S extends Specs>(url: URL, specs: S): ParseResult<S> {
+export function parseQuery<S extends Specs>(search: string, specs: S): ParseResult<S> {
   const fail = (error: string, detail: string): ParseResult<S> => ({
     ok: false,
     error: { error, detail },
   });
-  if (url.search.length > SAMPLE_LIMITS.maxQueryLength) {
+  // "?" counts, as in URL.search.
+  if (search.length + 1 > SAMPLE_LIMITS.maxQueryLength) {
     return fail(
       "query_too_long",
-      `the query string has ${url.search.length} characters; at most ${SAMPLE_LIMITS.maxQueryLength} are accepted`,
+      `the query string has ${
+        search.length + 1
+      } characters; at most ${SAMPLE_LIMITS.maxQueryLength} are accepted`,
     );
   }
   const names = Object.keys(specs);
   const values: Record<string, unknown> = {};
   const seen = new Set<string>();
-  for (const [name, raw] of url.searchParams) {
+  for (const [name, raw] of search ? new URLSearchParams(search) : []) {
     const spec = specs[name];
     if (!spec) {
       const accepted = names.length ? `accepts ${names.join(", ")}` : "takes no parameters";

@@ -5,7 +5,7 @@
 import type { Context } from "hono";
 import { accepts } from "hono/accepts";
 import { ApiFailure } from "./errors.ts";
-import { addTiming } from "./headers.ts";
+import { addTiming, JSON_TYPE, reply } from "./headers.ts";
 import { QueueFullError } from "./queue.ts";
 import type { ResponseCache } from "./response_cache.ts";
 import type { ModelState, Served, ServedSet } from "./served.ts";
@@ -69,11 +69,11 @@ export async function respondWithSamples(
     const etag = `"${parts.join("-")}"`;
     headers["ETag"] = etag;
     headers["Cache-Control"] = IMMUTABLE;
-    if (matchesEtag(c.req.header("If-None-Match"), etag)) return c.body(null, 304, headers);
+    if (matchesEtag(c.req.header("If-None-Match"), etag)) return reply(null, 304, headers);
     const hit = cache.get(etag);
     if (hit) {
       headers["Content-Type"] = hit.type;
-      return c.body(hit.body as Uint8Array<ArrayBuffer>, 200, headers);
+      return reply(hit.body as Uint8Array<ArrayBuffer>, 200, headers);
     }
   } else {
     headers["Cache-Control"] = "no-store";
@@ -100,9 +100,9 @@ export async function respondWithSamples(
     ? await sampler.png(values, request.n, request.scale, request.cols)
     : encoder.encode(sampler.json(request.fields, values, request.n, inputs.labels));
   addTiming(c, "encode", performance.now() - encodeStart);
-  headers["Content-Type"] = format === "png" ? "image/png" : "application/json; charset=UTF-8";
+  headers["Content-Type"] = format === "png" ? "image/png" : JSON_TYPE;
   if (headers["ETag"]) cache.set(headers["ETag"], { body, type: headers["Content-Type"] });
-  return c.body(body as Uint8Array<ArrayBuffer>, 200, headers);
+  return reply(body as Uint8Array<ArrayBuffer>, 200, headers);
 }
 
 function matchesEtag(header: string | undefined, etag: string): boolean {

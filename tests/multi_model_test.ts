@@ -92,9 +92,10 @@ Deno.test("GET /models lists each model with its status; /healthz is 200 when th
   const health = await app.request("/healthz");
   assert.equal(health.status, 200);
   const h = await health.json();
-  assert.match(h.model, /^digits@/);
-  assert.equal(h.models.broken.status, "unavailable");
-  assert.equal(h.models.cond.status, "ready");
+  assert.equal(h.status, "ok");
+  assert.deepEqual(Object.keys(h.models), ["digits", "cond", "broken", "points"]);
+  assert.equal(h.models.cond, "ready");
+  assert.equal(h.models.broken, "unavailable");
 
   const failedDefault = createApp({
     defaultName: "broken",

@@ -299,7 +299,7 @@ export const FLAGS = {
     kind: "model",
     accepts: "a number in [0, 10] (0 = off); needs --conditional or --self-condition",
     help:
-      "AC-GAN: D names the digit (or cluster) of real images, G is trained so D names the asked one (1 with --conditional)",
+      "AC-GAN: D names the digit or cluster, G is trained so D names the asked one (1 with --conditional)",
     parse: real(0, 10, false, false),
   }),
   "lr": flag({

@@ -5,6 +5,7 @@ import { freshSeed } from "../../random/seeded.ts";
 import { query } from "../errors.ts";
 import { renderPage } from "../page.ts";
 import { IMMUTABLE } from "../respond.ts";
+import { reply } from "../headers.ts";
 import type { ServedSet } from "../served.ts";
 
 export function mountPage(app: Hono, models: ServedSet): void {
@@ -14,14 +15,13 @@ export function mountPage(app: Hono, models: ServedSet): void {
     const state = await entry.settled();
     models.checkLabel(state, q.label);
     const seed = q.seed ?? freshSeed();
-    c.header("Cache-Control", q.seed === undefined ? "no-store" : IMMUTABLE);
     // The picker lists the models the page can draw (images, 2-D points); another model's page
     // says why it has no picture.
     const pickable = [...models.entries.values()].filter((e) =>
       e.state?.ready && (e.state.sampler.isImage || e.state.sampler.isPoints)
     )
       .map((e) => e.name);
-    return c.html(
+    return reply(
       renderPage(
         state.ready ? state.sampler : undefined,
         {
@@ -33,6 +33,11 @@ export function mountPage(app: Hono, models: ServedSet): void {
         },
         state.ready ? undefined : state.reason,
       ),
+      200,
+      {
+        "Content-Type": "text/html; charset=UTF-8",
+        "Cache-Control": q.seed === undefined ? "no-store" : IMMUTABLE,
+      },
     );
   });
 }
