@@ -12,11 +12,8 @@ import { DenseNet, UnsupportedModelError } from "./dense_net.ts";
 import {
   checkMetadata,
   generatorId,
-  generatorInputs,
   type GeneratorMetadata,
-  goldenMismatch,
-  inputSpec,
-  shapeMismatch,
+  generatorMismatch,
 } from "../format/generator_format.ts";
 import { ModelLoadError, readModelJson, readWeights } from "../format/model_files.ts";
 
@@ -68,11 +65,12 @@ export async function loadEdgeGenerator(dir: string): Promise<GeneratorRunner> {
     const { tfjsGenerator } = await import("./tfjs_generator.ts");
     return tfjsGenerator(jsonPath, json, metadata, bytes);
   }
-  const badShape = shapeMismatch(metadata, [null, net.inDim], [null, net.outDim]);
-  if (badShape) throw new ModelLoadError(jsonPath, badShape);
-  const { seed, n } = metadata.golden;
-  const golden = net.predict(generatorInputs(inputSpec(metadata), seed, n), n);
-  const mismatch = goldenMismatch(metadata, golden);
+  const mismatch = generatorMismatch(
+    metadata,
+    [null, net.inDim],
+    [null, net.outDim],
+    (inputs, n) => net.predict(inputs, n),
+  );
   if (mismatch) throw new ModelLoadError(jsonPath, mismatch);
   return new EdgeGenerator(metadata, net);
 }

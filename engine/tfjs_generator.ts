@@ -14,11 +14,9 @@ import { initBackend } from "./backend.ts";
 import type { GeneratorRunner } from "./edge_generator.ts";
 import {
   generatorId,
-  generatorInputs,
   type GeneratorMetadata,
-  goldenMismatch,
+  generatorMismatch,
   inputSpec,
-  shapeMismatch,
 } from "../format/generator_format.ts";
 import { type ModelJson, ModelLoadError } from "../format/model_files.ts";
 import { buildLayersModel } from "../format/layers_files.ts";
@@ -70,13 +68,12 @@ export async function tfjsGenerator(
       `the model has ${model.inputs.length} inputs and ${model.outputs.length} outputs; one of each is served`,
     );
   }
-  const badShape = shapeMismatch(metadata, model.inputs[0].shape, model.outputs[0].shape);
-  if (badShape) throw fail(badShape);
   const runner = new TfjsGenerator(metadata, model);
-  const { seed, n } = metadata.golden;
-  const mismatch = goldenMismatch(
+  const mismatch = generatorMismatch(
     metadata,
-    runner.predict(generatorInputs(inputSpec(metadata), seed, n), n),
+    model.inputs[0].shape,
+    model.outputs[0].shape,
+    (inputs, n) => runner.predict(inputs, n),
   );
   if (mismatch) throw fail(mismatch);
   return runner;
