@@ -11,7 +11,7 @@ import { parseTrainArgs } from "../train/config.ts";
 
 /** The net the training rows measure: the seed recipe, as the PyTorch peer. */
 const SEED = parseTrainArgs(["--recipe", "seed"]).config;
-import { mnistDir } from "../train/data.ts";
+import { mnistDir } from "../datasets/mnist.ts";
 import { type LoadResult, loadWithDeno, loadWithWrk, sampleRss } from "./load.ts";
 import { taskArgs } from "./tasks.ts";
 

@@ -14,11 +14,12 @@ import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { type BackendName, initBackend, setFastTransposedMatMul } from "../engine/backend.ts";
-import { DATASET_SPECS, parseTrainArgs } from "../train/config.ts";
+import { parseTrainArgs } from "../train/config.ts";
 import { createGan, resolveEngine } from "../train/fused.ts";
-import { loadMnist } from "../train/data.ts";
+import { loadMnist } from "../datasets/mnist.ts";
 import { RealData } from "../train/gan.ts";
-import { buildDiscriminator, buildGenerator } from "../train/nets.ts";
+import { buildDiscriminator, buildGenerator } from "../nn/nets.ts";
+import { DATASET_SPECS } from "../datasets/specs.ts";
 
 const { values } = parseArgs({
   args: Deno.args,

@@ -14,10 +14,11 @@ import type * as tfl from "@tensorflow/tfjs-layers";
 import { modelWeights, readLayersModel, writeLayersModel } from "../format/layers_files.ts";
 import { ModelLoadError } from "../format/model_files.ts";
 import { mix32, Rng } from "../random/seeded.ts";
-import { Adam } from "../train/adam.ts";
-import { MNIST_PIXELS, type MnistSplit, toUnitRange } from "../train/data.ts";
-import { backward, forward, type Mlp, mlpOf } from "../train/mlp.ts";
-import { buildMlp } from "../train/nets.ts";
+import { Adam } from "../nn/adam.ts";
+import { type MnistSplit, toUnitRange } from "../datasets/mnist.ts";
+import { backward, forward, type Mlp, mlpOf } from "../nn/mlp.ts";
+import { buildMlp } from "../nn/nets.ts";
+import { MNIST_PIXELS } from "../datasets/specs.ts";
 
 export const CLASSIFIER_FORMAT = "edgegan-classifier";
 export const CLASSIFIER_DIR = new URL("../models/classifier", import.meta.url).pathname;

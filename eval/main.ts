@@ -19,9 +19,8 @@ import {
 } from "../format/generator.ts";
 import { type GeneratorMetadata, inputSpec } from "../format/generator_format.ts";
 import { ModelLoadError } from "../format/model_files.ts";
-import { loadMnist, MNIST_PIXELS, toUnitRange } from "../train/data.ts";
+import { loadMnist, toUnitRange } from "../datasets/mnist.ts";
 import { MIXTURES } from "../datasets/mixtures.ts";
-import { DATASET_SPECS, type DatasetName } from "../train/config.ts";
 import { accuracy, classify, loadClassifier } from "./classifier.ts";
 import {
   classifierScore,
@@ -33,6 +32,7 @@ import {
   precisionRecall,
   quantiles,
 } from "./metrics.ts";
+import { DATASET_SPECS, type DatasetName, MNIST_PIXELS } from "../datasets/specs.ts";
 
 export const EVAL_SEED = 20_000_000;
 

@@ -4,7 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import { initBackend } from "../engine/backend.ts";
-import { loadMnist } from "../train/data.ts";
+import { loadMnist } from "../datasets/mnist.ts";
 import {
   CLASSIFIER_DEFAULTS,
   CLASSIFIER_DIR,

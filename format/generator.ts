@@ -15,6 +15,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { LATENT_SAMPLER } from "../random/seeded.ts";
 import { tidyValues } from "../engine/backend.ts";
+import { forward, mlpOfModel } from "../nn/mlp.ts";
 import { modelWeights, readLayersModel, writeLayersModel } from "./layers_files.ts";
 import { ModelLoadError, updateMetadata } from "./model_files.ts";
 import {
@@ -55,14 +56,22 @@ export function generate(
   return predictLatents(model, generatorInputs(spec, seed, n, label), n, spec.size + spec.classes);
 }
 
-/** Runs the generator (dropout off) on `n` input rows of `width` values, row-major. */
+/**
+ * Runs the generator (dropout off) on `n` input rows of `width` values, row-major. A Dense MLP
+ * (every generator edgegan trains) runs through the training side's own forward pass, so
+ * training, grids, evaluation and golden values share one; any other model through tfjs.
+ */
 export function predictLatents(
   model: tfl.LayersModel,
   inputs: Float32Array,
   n: number,
   width: number,
 ): Float32Array {
-  return tidyValues(() => model.predict(tf.tensor2d(inputs, [n, width])) as tf.Tensor);
+  const net = mlpOfModel(model);
+  return tidyValues(() => {
+    const x = tf.tensor2d(inputs, [n, width]);
+    return net ? forward(net, x, 0).output : model.predict(x) as tf.Tensor;
+  });
 }
 
 /**

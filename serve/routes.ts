@@ -78,7 +78,8 @@ export const ROUTES: RouteSpec[] = [
     params: {},
     responses: {
       "200": {
-        description: "the default model is ready: {status: \"ok\", models: {NAME: ready | loading | unavailable}} (details in /models)",
+        description:
+          'the default model is ready: {status: "ok", models: {NAME: ready | loading | unavailable}} (details in /models)',
         content: ["application/json"],
       },
       "503": ERROR_503,

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { float32View, initBackend, wasmMemory } from "../engine/backend.ts";
-import { adamKernel } from "../train/adam_simd.ts";
-import { Adam } from "../train/adam.ts";
+import { adamKernel } from "../nn/adam_simd.ts";
+import { Adam } from "../nn/adam.ts";
 
 await initBackend("wasm");
 

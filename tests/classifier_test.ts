@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { initBackend } from "../engine/backend.ts";
 import { accuracy, classify, loadClassifier } from "../eval/classifier.ts";
-import { loadMnist, toUnitRange } from "../train/data.ts";
+import { loadMnist, toUnitRange } from "../datasets/mnist.ts";
 
 await initBackend("wasm");
 

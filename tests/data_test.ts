@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { IdxError, loadMnist, parseIdx, toUnitRange } from "../train/data.ts";
+import { IdxError, loadMnist, parseIdx, toUnitRange } from "../datasets/mnist.ts";
 import { GRID25, RING8, sampleMixture } from "../datasets/mixtures.ts";
 import { Rng } from "../random/seeded.ts";
 import { tempDir } from "./helpers.ts";

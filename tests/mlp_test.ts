@@ -1,17 +1,20 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
-import { Rng } from "../random/seeded.ts";
+import { latentBatch, Rng } from "../random/seeded.ts";
+import * as tfl from "@tensorflow/tfjs-layers";
 import { initBackend } from "../engine/backend.ts";
-import { buildDiscriminator, buildGenerator, LEAKY_SLOPE } from "../train/nets.ts";
+import { predictLatents } from "../format/generator.ts";
+import { buildDiscriminator, buildGenerator, LEAKY_SLOPE } from "../nn/nets.ts";
 import {
   backward,
   dropoutMask,
   forward,
   type Mlp,
   mlpOf,
+  mlpOfModel,
   throughActivation,
   type Trace,
-} from "../train/mlp.ts";
+} from "../nn/mlp.ts";
 
 await initBackend("wasm");
 
@@ -144,4 +147,34 @@ Deno.test("the one-pass activation gradient equals the kernel path bit for bit",
       assert.deepEqual(Array.from(got), Array.from(expected), m ? "with dropout" : "without");
     }
   });
+});
+
+Deno.test("inference runs a saved-format MLP through the training forward (equal to tfjs predict); other models fall back to tfjs", () => {
+  const g = buildGenerator({
+    inDim: 12,
+    hidden: [32, 16],
+    dropout: 0.5,
+    outDim: 20,
+    outActivation: "tanh",
+    seed: 7,
+  });
+  const net = mlpOfModel(g)!;
+  assert.equal(net.dropout, 0);
+  assert.equal(net.slope, LEAKY_SLOPE);
+  assert.equal(net.outActivation, "tanh");
+  const inputs = latentBatch(3, 5, 12);
+  const ours = predictLatents(g, inputs, 5, 12);
+  const theirs = tf.tidy(() => (g.predict(tf.tensor2d(inputs, [5, 12])) as tf.Tensor).dataSync());
+  for (let i = 0; i < ours.length; i++) assert.ok(Math.abs(ours[i] - theirs[i]) < 1e-6);
+  // A model of another shape (here a Dense followed by batch norm) is not an MLP view.
+  const other = tfl.sequential({
+    layers: [
+      tfl.layers.dense({ units: 8, inputShape: [4] }),
+      tfl.layers.batchNormalization(),
+    ],
+  });
+  assert.equal(mlpOfModel(other), undefined);
+  const x = new Float32Array(8).fill(0.5);
+  const viaTfjs = tf.tidy(() => (other.predict(tf.tensor2d(x, [2, 4])) as tf.Tensor).dataSync());
+  assert.deepEqual(predictLatents(other, x, 2, 4), viaTfjs);
 });

@@ -10,9 +10,9 @@ import { initBackend } from "../engine/backend.ts";
 import { latentBatch } from "../random/seeded.ts";
 import { runTraining } from "../train/loop.ts";
 import { Gan, RealData, topKMask, updateMovingAverage } from "../train/gan.ts";
-import { forward } from "../train/mlp.ts";
+import { forward } from "../nn/mlp.ts";
 import type { TrainConfig } from "../train/config.ts";
-import { loadMnist } from "../train/data.ts";
+import { loadMnist } from "../datasets/mnist.ts";
 import {
   assertDeterministicAndResumable,
   quietPrinter,

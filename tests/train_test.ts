@@ -8,7 +8,7 @@ import { latentBatch } from "../random/seeded.ts";
 import { runTraining, TrainingError } from "../train/loop.ts";
 import { checkpointPath, loadCheckpoint } from "../train/checkpoint.ts";
 import { Gan, RealData } from "../train/gan.ts";
-import { loadMnist } from "../train/data.ts";
+import { loadMnist } from "../datasets/mnist.ts";
 import { UsageError } from "../train/config.ts";
 import { quietPrinter, smallConfig, tempDir, weightsHash } from "./helpers.ts";
 

@@ -9,43 +9,7 @@
 import { parseArgs } from "node:util";
 import { normalize } from "node:path";
 import { BACKENDS } from "../engine/backend.ts";
-import { MNIST_PIXELS } from "./data.ts";
-
-export const DATASETS = ["mnist", "ring8", "grid25"] as const;
-export type DatasetName = typeof DATASETS[number];
-
-/** What the trainer needs to know of a dataset, in one place instead of `=== "mnist"` tests. */
-export interface DatasetSpec {
-  /** Values in one sample. */
-  dim: number;
-  /** One sample's shape, as the saved metadata records it. */
-  outputShape: number[];
-  /** Bounds of G's output (tanh for pixels in [-1, 1]), or null when unbounded. */
-  outputRange: [number, number] | null;
-  outActivation: "tanh" | "linear";
-  /** Images (MNIST: labels, digit grids) or points of a 2-D mixture (scatter plots). */
-  kind: "images" | "points";
-}
-
-const POINTS: DatasetSpec = {
-  dim: 2,
-  outputShape: [2],
-  outputRange: null,
-  outActivation: "linear",
-  kind: "points",
-};
-
-export const DATASET_SPECS: Record<DatasetName, DatasetSpec> = {
-  mnist: {
-    dim: MNIST_PIXELS,
-    outputShape: [28, 28],
-    outputRange: [-1, 1],
-    outActivation: "tanh",
-    kind: "images",
-  },
-  ring8: POINTS,
-  grid25: POINTS,
-};
+import { DATASET_SPECS, type DatasetName, DATASETS } from "../datasets/specs.ts";
 
 export const LR_DECAYS = ["none", "linear"] as const;
 export type LrDecay = typeof LR_DECAYS[number];

@@ -11,7 +11,7 @@
  * layer's input down its columns for the weight gradient, and reads W^T (refreshed after each
  * update, one pass over the weights) for the input gradient.
  *
- * The arithmetic is the tfjs step's (train/gan.ts, train/mlp.ts): the same random draws, masks,
+ * The arithmetic is the tfjs step's (train/gan.ts, nn/mlp.ts): the same random draws, masks,
  * losses and float32 Adam, but products are summed in another order, so weights agree with the
  * tfjs step to float rounding, not bit for bit (tests/fused_test.ts). The fused step is itself
  * deterministic, and resumes exactly: checkpoints hold the same tensors as the tfjs step's.
@@ -25,16 +25,11 @@ import * as tf from "@tensorflow/tfjs-core";
 import { instantiateKernel } from "../engine/kernels/base64.ts";
 import { GEMM_WASM } from "../engine/kernels/kernels.ts";
 import { latentBatch, mix32 } from "../random/seeded.ts";
-import { adamKernel } from "./adam_simd.ts";
-import {
-  DATASET_SPECS,
-  fusedUnsupported,
-  type ModelConfig,
-  rateAt,
-  type TrainConfig,
-} from "./config.ts";
+import { adamKernel } from "../nn/adam_simd.ts";
+import { fusedUnsupported, type ModelConfig, rateAt, type TrainConfig } from "./config.ts";
 import { DRAW, Gan, RealData, type StepStats, updateMovingAverage } from "./gan.ts";
-import { fillDropoutMask, type Mlp } from "./mlp.ts";
+import { fillDropoutMask, type Mlp } from "../nn/mlp.ts";
+import { DATASET_SPECS } from "../datasets/specs.ts";
 
 /** The engine a config trains with: `auto` picks the fused step for the 2-D mixtures. */
 export function resolveEngine(config: ModelConfig & Pick<TrainConfig, "engine">): "tfjs" | "fused" {

@@ -11,13 +11,14 @@ import * as tf from "@tensorflow/tfjs-core";
 import type * as tfl from "@tensorflow/tfjs-layers";
 import { labelsFor, latentBatch, mix32, Rng, withLabels } from "../random/seeded.ts";
 import { float32View, tensorFrom } from "../engine/backend.ts";
-import { Adam } from "./adam.ts";
-import { DATASET_SPECS, type ModelConfig, peakRate, rateAt } from "./config.ts";
-import { type MnistSplit, toUnitRange } from "./data.ts";
+import { Adam } from "../nn/adam.ts";
+import { type ModelConfig, peakRate, rateAt } from "./config.ts";
+import { type MnistSplit, toUnitRange } from "../datasets/mnist.ts";
 import { MIXTURES, sampleMixture } from "../datasets/mixtures.ts";
-import { buildDiscriminator, buildGenerator, LEAKY_SLOPE } from "./nets.ts";
-import { backward, forward, type Mlp, mlpOf } from "./mlp.ts";
+import { buildDiscriminator, buildGenerator, LEAKY_SLOPE } from "../nn/nets.ts";
+import { backward, forward, type Mlp, mlpOf } from "../nn/mlp.ts";
 import { kMeans } from "./clusters.ts";
+import { DATASET_SPECS } from "../datasets/specs.ts";
 
 export interface StepStats {
   dLoss: number;

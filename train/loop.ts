@@ -11,7 +11,6 @@ import { LATENT_SAMPLER } from "../random/seeded.ts";
 import { removeStaleTemps, writeFileAtomic } from "../format/atomic.ts";
 import {
   BEFORE_THE_FLAG,
-  DATASET_SPECS,
   DEFAULTS,
   type DropoutRate,
   FLAGS,
@@ -22,13 +21,14 @@ import {
   UsageError,
 } from "./config.ts";
 import { checkpointPath, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
-import { loadMnist } from "./data.ts";
+import { loadMnist } from "../datasets/mnist.ts";
 import { MIXTURES } from "../datasets/mixtures.ts";
 import { type Gan, RealData, type StepStats } from "./gan.ts";
 import { createGan, resolveEngine } from "./fused.ts";
 import { digitGridPng, scatterPng } from "./plots.ts";
 import { formatDuration, ProgressPrinter } from "./progress.ts";
 import { writeReport } from "./report.ts";
+import { DATASET_SPECS } from "../datasets/specs.ts";
 
 /** Training stopped for a reason a user can act on (divergence, unwritable output). */
 export class TrainingError extends Error {

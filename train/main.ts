@@ -7,7 +7,7 @@ import { helpText, parseTrainArgs, UsageError } from "./config.ts";
 import { runTraining, TrainingError } from "./loop.ts";
 import { BackendError } from "../engine/backend.ts";
 import { CheckpointError } from "./checkpoint.ts";
-import { IdxError } from "./data.ts";
+import { IdxError } from "../datasets/mnist.ts";
 
 async function main(argv: string[]): Promise<number> {
   let parsed;

