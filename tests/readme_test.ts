@@ -32,3 +32,22 @@ Deno.test("the README counts the routes the server has", () => {
   assert.ok(claims.length > 0, "the security notes count the routes");
   for (const claim of claims) assert.equal(claim, words[ROUTES.length]);
 });
+
+Deno.test("the README's JSON example is what the shipped default model answers", async () => {
+  const block = readme.match(/The JSON body:\n\n```json\n([\s\S]*?)\n```/);
+  assert.ok(block, "README has the JSON example");
+  const example = JSON.parse(block[1].replaceAll(", …", ""));
+  const { loadEdgeGenerator } = await import("../engine/edge_generator.ts");
+  const { Sampler } = await import("../serve/sampler.ts");
+  const { createApp } = await import("../serve/app.ts");
+  const sampler = new Sampler(await loadEdgeGenerator("models/mnist"));
+  const app = createApp({ ready: true, sampler });
+  const body = await (await app.request(`/sample?n=${example.n}&seed=${example.seed}`)).json();
+  assert.deepEqual(Object.keys(example), Object.keys(body));
+  for (const [key, value] of Object.entries(example)) {
+    if (key !== "samples") assert.deepEqual(body[key], value, key);
+  }
+  example.samples.forEach((prefix: number[], i: number) =>
+    assert.deepEqual(body.samples[i].slice(0, prefix.length), prefix)
+  );
+});
