@@ -11,6 +11,7 @@
  *
  * ```sh
  * deno task study --jobs 2 --seeds 3 --only g0.5-d0.5,g0-d0.5
+ * deno task study --seeds 2-3 --only g0-d0 # seeds 2 and 3 only
  * deno task study --dataset grid25,ring8 --dry-run
  * ```
  */
@@ -43,11 +44,20 @@ const plans: StudyPlan[] = values.dataset!.split(",").map((name) => {
   return plan;
 });
 const only = values.only ? new Set(values.only.split(",")) : undefined;
-const maxSeeds = values.seeds ? Number(values.seeds) : Infinity;
+// --seeds N: seeds 1..N of each cell (up to the cell's own count); --seeds A-B: seeds A..B, so
+// two worktrees can run different seeds of one cell at once.
+const seedRange = values.seeds!.match(/^(?:(\d+)-)?(\d+)$/);
+if (values.seeds && (!seedRange || Number(seedRange[1] ?? 1) < 1)) {
+  console.error(`error: --seeds: got "${values.seeds}"; accepts N or A-B (seeds from 1)`);
+  Deno.exit(2);
+}
+const minSeed = seedRange?.[1] ? Number(seedRange[1]) : 1;
+const maxSeeds = seedRange ? Number(seedRange[2]) : Infinity;
 type Run = { plan: StudyPlan; cell: StudyPlan["cells"][number]; seed: number };
 const runs: Run[] = plans.flatMap((plan) => {
   const mine = plan.cells.filter((c) => !only || only.has(c.name)).flatMap((cell) =>
     Array.from({ length: Math.min(cell.seeds, maxSeeds) }, (_, i) => ({ plan, cell, seed: i + 1 }))
+      .filter((run) => run.seed >= minSeed)
   );
   // Seed 1 of every cell before any second seed, the deciding cells first: the ranking appears
   // early in a study that is stopped and resumed over several sessions.
