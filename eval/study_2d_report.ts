@@ -267,11 +267,16 @@ export async function writeReport2d(root: string): Promise<void> {
       );
     }
   }
-  const todo = STUDY_2D_CELLS.filter((c) => !all[0].some((r) => r.cell === c.name));
+  lines.push("## Not yet run", "");
+  for (const [i, dataset] of datasets.entries()) {
+    const todo = STUDY_2D_CELLS.filter((c) => !all[i].some((r) => r.cell === c.name));
+    lines.push(
+      `- ${dataset}: ${
+        todo.length ? todo.map((c) => `\`${c.name}\``).join(", ") + "." : "every cell has run."
+      }`,
+    );
+  }
   lines.push(
-    "## Not yet run on grid25",
-    "",
-    todo.length ? todo.map((c) => `\`${c.name}\``).join(", ") + "." : "Every cell has run.",
     "",
     ...PACGAN_REFERENCE,
     "## Rerun a cell",

@@ -118,7 +118,8 @@ Deno.test("the 2-D study report ranks cells, checks the grid25 bar over 3 seeds 
       /\*\*Answer so far:\*\* the plain GAN \(`g0-d0`\) ends at 25\.0 modes, 97\.0% high quality, reverse KL 0\.020; the best cell is `g0-d0` .* Dropout in both nets: `g0\.5-d0\.5` 22\.0 modes, 40\.0% high quality/,
     );
     assert.match(md, /\| g0\.5-d0\.5 \| 20\.0 \| 40\.0 \|/);
-    assert.match(md, /## Not yet run on grid25\n\n`g0-d0\.25`/);
+    assert.match(md, /## Not yet run\n\n- grid25: `g0-d0\.25`/);
+    assert.match(md, /\n- ring8: `g0-d0`/);
     const svg = await Deno.readTextFile(`${dir}/docs/img/dropout-study-grid25.svg`);
     assert.equal((svg.match(/<polyline/g) ?? []).length, 2);
     // One seed is not enough for the bar.
