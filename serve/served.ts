@@ -128,7 +128,12 @@ export class ServedSet {
     }
   }
 
-  /** What /models and /healthz say of one model. */
+  /** A model's status for /healthz: loading, ready or unavailable. */
+  statusOf(entry: Served): "loading" | "ready" | "unavailable" {
+    return entry.state ? entry.state.ready ? "ready" : "unavailable" : "loading";
+  }
+
+  /** What /models says of one model. */
   describe(entry: Served) {
     const state = entry.state;
     if (!state) return { name: entry.name, status: "loading" };

@@ -33,7 +33,7 @@ export function mountInfoRoutes(app: Hono, models: ServedSet): void {
     // over ~512 bytes, headers included, takes Deno's slower write path (measured with wrk: 94,000
     // against 62,000 requests/s for the same headers), and a probe is called often.
     const status: Record<string, string> = {};
-    for (const e of models.entries.values()) status[e.name] = models.describe(e).status;
+    for (const e of models.entries.values()) status[e.name] = models.statusOf(e);
     return replyJson({ status: "ok", models: status }, 200, NO_STORE);
   });
 
