@@ -106,11 +106,16 @@ Deno.test("--self-condition needs MNIST without --conditional, and 2 or more clu
     ],
     [
       ["--self-condition", "1"],
-      '--self-condition: got "1"; accepts an integer 0..100 (0 = off), 2 or more clusters',
+      '--self-condition: got "1"; accepts an integer 0..200 (0 = off), 2 or more clusters',
+    ],
+    [
+      ["--self-condition", "201"],
+      '--self-condition: got "201"; accepts an integer 0..200 (0 = off), 2 or more clusters',
     ],
   ];
   for (const [argv, message] of cases) assert.throws(() => parseTrainArgs(argv), { message });
   assert.equal(parseTrainArgs(["--self-condition", "30"]).config.selfCondition, 30);
+  assert.equal(parseTrainArgs([]).config.selfCondition, 100, "the default recipe's clusters");
   // Without the flag, conditional and 2-D runs are never self-conditioned.
   assert.equal(parseTrainArgs(["--conditional"]).config.selfCondition, 0);
   assert.equal(parseTrainArgs(["--dataset", "grid25"]).config.selfCondition, 0);
