@@ -122,15 +122,9 @@ export function edgeHeaders(): MiddlewareHandler {
     // append, not set: handlers never write these names, and set searches the list first.
     const h = c.res.headers;
     for (const [name, value] of COMMON) h.append(name, value);
-    const type = h.get("Content-Type");
-    const extra = type === null
-      ? undefined
-      : type.startsWith("text/html")
-      ? DOCUMENT
-      : type === "image/png"
-      ? IMAGE
-      : undefined;
-    if (extra) { for (const [name, value] of extra) h.append(name, value); }
+    const type = h.get("Content-Type") ?? "";
+    const extra = type.startsWith("text/html") ? DOCUMENT : type === "image/png" ? IMAGE : [];
+    for (const [name, value] of extra) h.append(name, value);
     h.append("X-Request-Id", id);
     const metrics = timings.get(c);
     const total = `total;dur=${(performance.now() - start).toFixed(1)}`;
