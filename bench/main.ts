@@ -5,7 +5,7 @@
  *
  * Every load test targets 127.0.0.1 only and is bounded in requests and seconds.
  */
-import { parseArgs } from "node:util";
+import { exitUsage, parseCli } from "../cli/flags.ts";
 import * as tf from "@tensorflow/tfjs-core";
 import { parseTrainArgs } from "../train/config.ts";
 
@@ -16,16 +16,18 @@ import { type LoadResult, loadWithDeno, loadWithWrk, sampleRss } from "./load.ts
 import { taskArgs } from "./tasks.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
-const { values: flags } = parseArgs({
-  args: Deno.args,
-  options: {
-    quick: { type: "boolean", default: false },
-    /** "serving": only the serving and start-up rows (no training runs). */
-    only: { type: "string" },
-    /** Default bench/RESULTS.md, or bench/RESULTS-serving.md with --only serving. */
-    out: { type: "string" },
+const flags = parseCli(
+  Deno.args,
+  "deno task bench: training speed, serving speed, cold start and memory; writes a RESULTS table.",
+  {
+    quick: { type: "boolean", default: false, accepts: "fewer steps and requests (a smoke run)" },
+    only: { type: "string", accepts: "serving: only the serving and start-up rows" },
+    out: {
+      type: "string",
+      accepts: "the table's path (default bench/RESULTS.md, or RESULTS-serving.md with --only)",
+    },
   },
-});
+);
 const QUICK = flags.quick;
 
 interface Row {
@@ -448,8 +450,7 @@ const header = await machine();
 console.log(header.join("\n"));
 const started = performance.now();
 if (flags.only !== undefined && flags.only !== "serving") {
-  console.error(`error: --only: got ${JSON.stringify(flags.only)}; accepts serving`);
-  Deno.exit(2);
+  exitUsage(`--only: got ${JSON.stringify(flags.only)}; accepts serving`);
 }
 if (flags.only !== "serving") await trainingBench();
 await servingBench();

@@ -8,7 +8,7 @@
  *
  *   deno task soak [--seconds 30] [--connections 64] [--model models/mnist]
  */
-import { parseArgs } from "node:util";
+import { exitUsage, parseCli } from "../cli/flags.ts";
 import { percentile, sampleRss } from "./load.ts";
 import { taskArgs } from "./tasks.ts";
 
@@ -154,22 +154,23 @@ export async function runSoak(
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      seconds: { type: "string", default: "30" },
-      connections: { type: "string", default: "64" },
-      model: { type: "string" },
+  const values = parseCli(
+    Deno.args,
+    "deno task soak: load the server with mixed requests and check its memory stays bounded.",
+    {
+      seconds: { type: "string", default: "30", accepts: "a number in (0, 600]" },
+      connections: { type: "string", default: "64", accepts: "an integer 1..1024" },
+      model: { type: "string", accepts: "a model folder to serve (default: every model)" },
     },
-  });
+  );
   const seconds = Number(values.seconds), connections = Number(values.connections);
   if (!(seconds > 0 && seconds <= 600)) {
-    console.error("error: --seconds: accepts a number in (0, 600]");
-    Deno.exit(2);
+    exitUsage(`--seconds: got ${JSON.stringify(values.seconds)}; accepts a number in (0, 600]`);
   }
   if (!(Number.isInteger(connections) && connections >= 1 && connections <= 1024)) {
-    console.error("error: --connections: accepts an integer 1..1024");
-    Deno.exit(2);
+    exitUsage(
+      `--connections: got ${JSON.stringify(values.connections)}; accepts an integer 1..1024`,
+    );
   }
   const r = await runSoak({ seconds, connections, model: values.model });
   console.log(

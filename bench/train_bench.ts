@@ -10,7 +10,7 @@
  * autodiff, tf.train.adam), for before/after comparison; with --no-fix the wasm
  * transposed-matMul fix is off too. `--train` gives the training flags (default: the seed net).
  */
-import { parseArgs } from "node:util";
+import { exitUsage, parseCli } from "../cli/flags.ts";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { type BackendName, initBackend, setFastTransposedMatMul } from "../engine/backend.ts";
@@ -21,24 +21,30 @@ import { RealData } from "../train/gan.ts";
 import { buildDiscriminator, buildGenerator } from "../nn/nets.ts";
 import { DATASET_SPECS } from "../datasets/specs.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    backend: { type: "string", default: "wasm" },
-    loop: { type: "string", default: "edgegan" },
-    steps: { type: "string", default: "300" },
-    "no-fix": { type: "boolean", default: false },
-    train: { type: "string", default: "--recipe seed" },
-  },
+const values = parseCli(Deno.args, "One training-speed measurement, printed as a JSON line.", {
+  backend: { type: "string", default: "wasm", accepts: "wasm | cpu" },
+  loop: { type: "string", default: "edgegan", accepts: "edgegan | stock" },
+  steps: { type: "string", default: "300", accepts: "timed steps, an integer 1..1000000" },
+  "no-fix": { type: "boolean", default: false, accepts: "turn the transposed-matMul fix off" },
+  train: { type: "string", default: "--recipe seed", accepts: "the training flags, one string" },
 });
+if (values.backend !== "wasm" && values.backend !== "cpu") {
+  exitUsage(`--backend: got ${JSON.stringify(values.backend)}; accepts wasm | cpu`);
+}
+if (values.loop !== "edgegan" && values.loop !== "stock") {
+  exitUsage(`--loop: got ${JSON.stringify(values.loop)}; accepts edgegan | stock`);
+}
 const backend = values.backend as BackendName;
 const steps = Number(values.steps);
+if (!Number.isInteger(steps) || steps < 1 || steps > 1_000_000) {
+  exitUsage(`--steps: got ${JSON.stringify(values.steps)}; accepts an integer 1..1000000`);
+}
 await initBackend(backend);
 if (values["no-fix"]) setFastTransposedMatMul(false);
 
 // By default the seed net (recipes/seed.json), the same net, batch and Adam as the PyTorch peer
 // (bench/torch_gan.py), so the speeds compare like for like whatever the default recipe is.
-const parsed = parseTrainArgs(values.train!.split(" ").filter(Boolean)).config;
+const parsed = parseTrainArgs(values.train.split(" ").filter(Boolean)).config;
 const config = { ...parsed, engine: resolveEngine(parsed), out: "unused" };
 const images = DATASET_SPECS[config.dataset].kind === "images";
 const data = new RealData(config, images ? await loadMnist("train") : undefined);

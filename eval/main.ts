@@ -9,7 +9,7 @@
  * against the training set where a reference is needed), as its ceiling.
  * 2-D generators: the PacGAN protocol on 2,500 samples.
  */
-import { parseArgs } from "node:util";
+import { parseFlags, UsageError } from "../cli/flags.ts";
 import { initBackend } from "../engine/backend.ts";
 import {
   generate,
@@ -281,22 +281,15 @@ function summarise(all: Record<string, unknown>[]): void {
 async function main(argv: string[]): Promise<number> {
   let values;
   try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        model: { type: "string", multiple: true },
-        seeds: { type: "string" },
-        samples: { type: "string" },
-        "no-write": { type: "boolean" },
-      },
-      strict: true,
-    }));
+    values = parseFlags(argv, {
+      model: { type: "string", multiple: true, accepts: "a saved model folder (repeatable)" },
+      seeds: { type: "string", accepts: "K: evaluates <model>-s1 … <model>-sK" },
+      samples: { type: "string", accepts: "an integer 100..60000" },
+      "no-write": { type: "boolean", accepts: "do not record the metrics in the model" },
+    });
   } catch (err) {
-    console.error(
-      `error: ${
-        (err as Error).message.split("\n")[0]
-      } (accepted: --model DIR (repeatable), --seeds K, --samples N, --no-write)`,
-    );
+    if (!(err instanceof UsageError)) throw err;
+    console.error(`error: ${err.message}`);
     return 2;
   }
   if (!values.model?.length) {

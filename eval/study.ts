@@ -15,41 +15,48 @@
  * deno task study --dataset grid25,ring8 --dry-run
  * ```
  */
-import { parseArgs } from "node:util";
+import { exitUsage, parseCli } from "../cli/flags.ts";
 import { taskArgs } from "../bench/tasks.ts";
 import { STUDIES, type StudyPlan, type StudyResult } from "./study_plans.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    dataset: { type: "string", default: "mnist" },
-    jobs: { type: "string", default: "2" },
-    seeds: { type: "string", default: "" },
-    only: { type: "string", default: "" },
-    "dry-run": { type: "boolean", default: false },
-    report: { type: "boolean", default: false },
+const values = parseCli(
+  Deno.args,
+  "deno task study: train and score a dropout study's cells at a real budget (resumable).",
+  {
+    dataset: {
+      type: "string",
+      default: "mnist",
+      accepts: `a comma list of ${Object.keys(STUDIES).join(", ")}`,
+    },
+    jobs: { type: "string", default: "2", accepts: "runs at once, an integer 1..8" },
+    seeds: { type: "string", default: "", accepts: "N (seeds 1..N of each cell) or A-B" },
+    only: { type: "string", default: "", accepts: "a comma list of cell names" },
+    "dry-run": { type: "boolean", default: false, accepts: "list the runs and their state" },
+    report: { type: "boolean", default: false, accepts: "only rewrite the reports" },
   },
-});
+);
 
-const plans: StudyPlan[] = values.dataset!.split(",").map((name) => {
+const plans: StudyPlan[] = values.dataset.split(",").map((name) => {
   const plan = STUDIES[name];
   if (!plan) {
-    console.error(
+    exitUsage(
       `--dataset: got ${JSON.stringify(name)}; accepts ${Object.keys(STUDIES).join(", ")}`,
     );
-    Deno.exit(2);
   }
   return plan;
 });
+const jobs = Number(values.jobs);
+if (!Number.isInteger(jobs) || jobs < 1 || jobs > 8) {
+  exitUsage(`--jobs: got ${JSON.stringify(values.jobs)}; accepts an integer 1..8`);
+}
 const only = values.only ? new Set(values.only.split(",")) : undefined;
 // --seeds N: seeds 1..N of each cell (up to the cell's own count); --seeds A-B: seeds A..B, so
 // two worktrees can run different seeds of one cell at once.
-const seedRange = values.seeds!.match(/^(?:(\d+)-)?(\d+)$/);
+const seedRange = values.seeds.match(/^(?:(\d+)-)?(\d+)$/);
 if (values.seeds && (!seedRange || Number(seedRange[1] ?? 1) < 1)) {
-  console.error(`error: --seeds: got "${values.seeds}"; accepts N or A-B (seeds from 1)`);
-  Deno.exit(2);
+  exitUsage(`--seeds: got "${values.seeds}"; accepts N or A-B (seeds from 1)`);
 }
 const minSeed = seedRange?.[1] ? Number(seedRange[1]) : 1;
 const maxSeeds = seedRange ? Number(seedRange[2]) : Infinity;
@@ -213,7 +220,7 @@ if (values["dry-run"]) {
 if (!values.report) {
   let next = 0;
   const started = performance.now();
-  await Promise.all(Array.from({ length: Number(values.jobs) }, async () => {
+  await Promise.all(Array.from({ length: jobs }, async () => {
     while (next < runs.length) {
       const run = runs[next++];
       const done = results.get(run.plan)!;

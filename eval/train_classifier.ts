@@ -2,7 +2,7 @@
  * `deno task train-classifier`: trains the MNIST classifier used by `deno task eval` and saves it
  * to models/classifier/. Flags: --epochs (15), --seed (1).
  */
-import { parseArgs } from "node:util";
+import { exitUsage, parseCli } from "../cli/flags.ts";
 import { initBackend } from "../engine/backend.ts";
 import { loadMnist } from "../datasets/mnist.ts";
 import {
@@ -12,25 +12,28 @@ import {
   trainClassifier,
 } from "./classifier.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    epochs: { type: "string" },
-    seed: { type: "string" },
-    out: { type: "string", default: CLASSIFIER_DIR },
+const values = parseCli(
+  Deno.args,
+  "deno task train-classifier: train the MNIST classifier that eval's metrics use.",
+  {
+    epochs: {
+      type: "string",
+      accepts: `an integer 1..200 (default ${CLASSIFIER_DEFAULTS.epochs})`,
+    },
+    seed: {
+      type: "string",
+      accepts: `an integer 0..4294967295 (default ${CLASSIFIER_DEFAULTS.seed})`,
+    },
+    out: { type: "string", default: CLASSIFIER_DIR, accepts: "the folder to save it in" },
   },
-});
+);
 const epochs = Number(values.epochs ?? CLASSIFIER_DEFAULTS.epochs);
 const seed = Number(values.seed ?? CLASSIFIER_DEFAULTS.seed);
 if (!Number.isInteger(epochs) || epochs < 1 || epochs > 200) {
-  console.error(`error: --epochs: got ${JSON.stringify(values.epochs)}; accepts an integer 1..200`);
-  Deno.exit(2);
+  exitUsage(`--epochs: got ${JSON.stringify(values.epochs)}; accepts an integer 1..200`);
 }
 if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
-  console.error(
-    `error: --seed: got ${JSON.stringify(values.seed)}; accepts an integer 0..4294967295`,
-  );
-  Deno.exit(2);
+  exitUsage(`--seed: got ${JSON.stringify(values.seed)}; accepts an integer 0..4294967295`);
 }
 const backend = await initBackend("wasm");
 console.log(

@@ -9,7 +9,7 @@
  * const metadata = await importGenerator({ from: "dcgan/model.json", name: "dcgan" });
  * ```
  */
-import { parseArgs } from "node:util";
+import { parseFlags, UsageError } from "../cli/flags.ts";
 import { dirname, normalize } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
@@ -20,11 +20,6 @@ import type { GeneratorMetadata } from "./generator_format.ts";
 /** A model edgegan cannot serve, or files it cannot read; the CLI prints it as one line. */
 export class ImportError extends Error {
   override name = "ImportError";
-}
-
-/** A bad command line; the CLI prints it as one line and exits 2. */
-export class ImportUsageError extends Error {
-  override name = "ImportUsageError";
 }
 
 export interface ImportOptions {
@@ -109,7 +104,7 @@ function dropoutRate(model: tfl.LayersModel): number {
 export async function importGenerator(options: ImportOptions): Promise<GeneratorMetadata> {
   const { from, name, classes = 0, modelsDir = "models" } = options;
   if (!NAME.test(name)) {
-    throw new ImportUsageError(
+    throw new UsageError(
       `--name: got ${
         JSON.stringify(name)
       }; accepts lower-case letters, digits, - and _ (a folder name)`,
@@ -118,7 +113,7 @@ export async function importGenerator(options: ImportOptions): Promise<Generator
   const dir = `${modelsDir}/${name}`;
   const exists = await Deno.stat(dir).then(() => true, () => false);
   if (exists && !options.force) {
-    throw new ImportUsageError(`--name: ${dir} exists; choose another name or pass --force`);
+    throw new UsageError(`--name: ${dir} exists; choose another name or pass --force`);
   }
   await initBackend("wasm");
   const model = await readForeign(from);
@@ -156,7 +151,7 @@ export async function importGenerator(options: ImportOptions): Promise<Generator
       ? [-1, 1] as [number, number]
       : null;
     if (image && range === null) {
-      throw new ImportUsageError("--range: an image needs its value range, e.g. -1,1 or 0,1");
+      throw new UsageError("--range: an image needs its value range, e.g. -1,1 or 0,1");
     }
     return await saveGenerator(dir, model, {
       name,
@@ -185,7 +180,7 @@ function parseRange(v: string): [number, number] | null {
   if (
     parts.length !== 2 || parts.some((p) => p === "") || !(lo < hi) || !Number.isFinite(hi - lo)
   ) {
-    throw new ImportUsageError(
+    throw new UsageError(
       `--range: got ${JSON.stringify(v)}; accepts LO,HI with LO < HI (e.g. -1,1), or none`,
     );
   }
@@ -197,7 +192,7 @@ function parseLabels(v: string): number {
   const m = /^0-(\d+)$/.exec(v.trim());
   const k = m ? Number(m[1]) + 1 : NaN;
   if (!(k >= 2 && k <= 1000)) {
-    throw new ImportUsageError(
+    throw new UsageError(
       `--labels: got ${JSON.stringify(v)}; accepts 0-K for classes 0..K (e.g. 0-9)`,
     );
   }
@@ -216,33 +211,23 @@ Usage: deno task import --from path/to/model.json --name NAME [--range -1,1] [--
 
 async function main(argv: string[]): Promise<number> {
   try {
-    let values;
-    try {
-      ({ values } = parseArgs({
-        args: argv,
-        options: {
-          from: { type: "string" },
-          name: { type: "string" },
-          range: { type: "string" },
-          labels: { type: "string" },
-          force: { type: "boolean" },
-          help: { type: "boolean", short: "h" },
-        },
-        strict: true,
-        allowPositionals: false,
-      }));
-    } catch (err) {
-      throw new ImportUsageError((err as Error).message.split("\n")[0]);
-    }
+    const values = parseFlags(argv, {
+      from: { type: "string", accepts: "a path to a model.json" },
+      name: { type: "string", accepts: "a folder name under models/" },
+      range: { type: "string", accepts: "LO,HI or none" },
+      labels: { type: "string", accepts: "0-K" },
+      force: { type: "boolean", accepts: "replace models/NAME" },
+      help: { type: "boolean", short: "h", accepts: "this text" },
+    });
     if (values.help) {
       console.log(IMPORT_HELP);
       return 0;
     }
     if (!values.from) {
-      throw new ImportUsageError("--from: required; accepts a path to a model.json");
+      throw new UsageError("--from: required; accepts a path to a model.json");
     }
     if (!values.name) {
-      throw new ImportUsageError("--name: required; accepts a folder name, e.g. dcgan");
+      throw new UsageError("--name: required; accepts a folder name, e.g. dcgan");
     }
     const metadata = await importGenerator({
       from: values.from,
@@ -258,7 +243,7 @@ async function main(argv: string[]): Promise<number> {
     );
     return 0;
   } catch (err) {
-    if (err instanceof ImportUsageError) {
+    if (err instanceof UsageError) {
       console.error(`error: ${err.message}`);
       return 2;
     }

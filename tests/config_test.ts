@@ -10,8 +10,8 @@ import {
   recipeNames,
   RESUMABLE_CHANGES,
   type TrainConfig,
-  UsageError,
 } from "../train/config.ts";
+import { UsageError } from "../cli/flags.ts";
 import { resumedConfig } from "../train/loop.ts";
 import { runDeno, taskArgs } from "./helpers.ts";
 

@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../engine/backend.ts";
-import { parseTrainArgs, type TrainConfig, UsageError } from "../train/config.ts";
+import { parseTrainArgs, type TrainConfig } from "../train/config.ts";
+import { UsageError } from "../cli/flags.ts";
 import { FusedGan, resolveEngine } from "../train/fused.ts";
 import { Gan, RealData } from "../train/gan.ts";
 import { assertDeterministicAndResumable, smallConfig, tempDir } from "./helpers.ts";

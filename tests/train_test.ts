@@ -9,7 +9,7 @@ import { runTraining, TrainingError } from "../train/loop.ts";
 import { checkpointPath, loadCheckpoint } from "../train/checkpoint.ts";
 import { Gan, RealData } from "../train/gan.ts";
 import { loadMnist } from "../datasets/mnist.ts";
-import { UsageError } from "../train/config.ts";
+import { UsageError } from "../cli/flags.ts";
 import { quietPrinter, smallConfig, tempDir, weightsHash } from "./helpers.ts";
 
 await initBackend("wasm");

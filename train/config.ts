@@ -7,6 +7,7 @@
  * ```
  */
 import { parseArgs } from "node:util";
+import { describeParseError, UsageError } from "../cli/flags.ts";
 import { normalize } from "node:path";
 import { BACKENDS } from "../engine/backend.ts";
 import { DATASET_SPECS, type DatasetName, DATASETS } from "../datasets/specs.ts";
@@ -53,11 +54,6 @@ export function fusedUnsupported(config: ModelConfig): string | undefined {
   if ((config.dEnsemble ?? 1) > 1) return "--d-ensemble";
   if (config.gTopK !== 1) return "--g-top-k";
   return undefined;
-}
-
-/** A bad command line; the CLI prints `message` as one line and exits 2. */
-export class UsageError extends Error {
-  override name = "UsageError";
 }
 
 /**
@@ -496,7 +492,9 @@ export function parseTrainArgs(argv: string[]): ParsedArgs {
   try {
     ({ values } = parseArgs({ args, options, strict: true, allowPositionals: false }));
   } catch (err) {
-    throw new UsageError(describeParseError(err as Error));
+    throw new UsageError(
+      describeParseError(err as Error, (f) => FLAG_LIST[f]?.accepts, Object.keys(options)),
+    );
   }
   const config = { ...structuredClone(DEFAULTS), out: "" } as TrainConfig;
   const explicit = new Set<keyof TrainConfig>();
@@ -594,23 +592,6 @@ export function readRecipe(name: string): Recipe {
     throw new UsageError(`--recipe ${name}: recipes/${name}.json sets unknown flag ${unknown[0]}`);
   }
   return recipe;
-}
-
-function describeParseError(err: Error): string {
-  const unknown = err.message.match(/Unknown option '([^']+)'/);
-  if (unknown) return `${unknown[1]}: unknown flag (see --help for the list)`;
-  const missing = err.message.match(/Option '(--[\w-]+)[^']*' argument missing/);
-  if (missing) {
-    const spec = FLAG_LIST[missing[1].slice(2)];
-    return `${missing[1]}: needs a value; accepts ${spec?.accepts ?? "a value"}`;
-  }
-  const positional = err.message.match(/Unexpected argument '([^']+)'/);
-  if (positional) {
-    return `unexpected argument ${JSON.stringify(positional[1])}: flags take the form --name value`;
-  }
-  const boolValue = err.message.match(/Option '(--[\w-]+)' does not take an argument/);
-  if (boolValue) return `${boolValue[1]}: takes no value`;
-  return err.message.split("\n")[0];
 }
 
 /**

@@ -18,8 +18,8 @@ import {
   formatValue,
   RESUMABLE_CHANGES,
   type TrainConfig,
-  UsageError,
 } from "./config.ts";
+import { UsageError } from "../cli/flags.ts";
 import { checkpointPath, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { loadMnist } from "../datasets/mnist.ts";
 import { MIXTURES } from "../datasets/mixtures.ts";

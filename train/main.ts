@@ -3,7 +3,8 @@
  * exit 2 for a bad command line, 1 for a failed run; 130/143 after SIGINT/SIGTERM (checkpoint
  * saved).
  */
-import { helpText, parseTrainArgs, UsageError } from "./config.ts";
+import { helpText, parseTrainArgs } from "./config.ts";
+import { UsageError } from "../cli/flags.ts";
 import { runTraining, TrainingError } from "./loop.ts";
 import { BackendError } from "../engine/backend.ts";
 import { CheckpointError } from "./checkpoint.ts";

@@ -1,0 +1,67 @@
+/** The offline tasks' command lines: one line naming the flag and what it accepts, exit 2. */
+import assert from "node:assert/strict";
+import { flagHelp, parseFlags, UsageError } from "../cli/flags.ts";
+
+const TABLE = {
+  jobs: { type: "string", default: "2", accepts: "an integer 1..8" },
+  only: { type: "string", accepts: "a comma list of cell names" },
+  report: { type: "boolean", default: false, accepts: "only rewrite the reports" },
+} as const;
+
+Deno.test("parseFlags fills defaults and reads --flag value and --flag=value", () => {
+  assert.deepEqual(parseFlags([], TABLE), { jobs: "2", report: false });
+  assert.deepEqual(parseFlags(["--jobs", "4", "--only=a,b", "--report"], TABLE), {
+    jobs: "4",
+    only: "a,b",
+    report: true,
+  });
+});
+
+Deno.test("parseFlags turns each parse error into one line naming the flag", () => {
+  const cases: [string[], string][] = [
+    [["--bogus"], "--bogus: unknown flag; accepts --jobs, --only, --report"],
+    [["--only"], "--only: needs a value; accepts a comma list of cell names"],
+    [["--report=yes"], "--report: takes no value"],
+    [["extra"], 'unexpected argument "extra": flags take the form --name value'],
+  ];
+  for (const [args, message] of cases) {
+    assert.throws(() => parseFlags(args, TABLE), (err: Error) => {
+      assert.ok(err instanceof UsageError);
+      assert.equal(err.message, message);
+      return true;
+    });
+  }
+});
+
+Deno.test("flagHelp lists every flag with what it accepts and its default", () => {
+  const help = flagHelp("deno task x: does x.", TABLE);
+  assert.match(help, /^deno task x: does x\./);
+  assert.match(help, /--jobs VALUE\s+an integer 1\.\.8 \(default 2\)/);
+  assert.match(help, /--only VALUE\s+a comma list of cell names\n/);
+  assert.match(help, /--report\s+only rewrite the reports\n/);
+});
+
+async function run(script: string, args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", script, ...args],
+    cwd: new URL("..", import.meta.url).pathname,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+}
+
+Deno.test("deno task study and bench answer a bad flag with one line and exit 2", async () => {
+  const cases: [string, string[], string][] = [
+    ["eval/study.ts", ["--bogus"], "error: --bogus: unknown flag; accepts --dataset, --jobs"],
+    ["eval/study.ts", ["--jobs", "0"], 'error: --jobs: got "0"; accepts an integer 1..8'],
+    ["eval/study.ts", ["--dataset", "cifar"], 'error: --dataset: got "cifar"; accepts mnist'],
+    ["bench/main.ts", ["--only", "x"], 'error: --only: got "x"; accepts serving'],
+  ];
+  for (const [script, args, start] of cases) {
+    const { code, stderr } = await run(script, args);
+    assert.equal(code, 2, `${script} ${args.join(" ")}: ${stderr}`);
+    assert.equal(stderr.trim().split("\n").length, 1, stderr);
+    assert.ok(stderr.startsWith(start), stderr);
+  }
+});
