@@ -49,11 +49,16 @@ export const STUDY_2D_CELLS: StudyCell[] = [
   { name: "g0-d0.25-latent32", flags: [...dropout("0", "0.25"), "--latent", "32"], seeds: 1 },
   { name: "g0-d0.25-topk", flags: [...dropout("0", "0.25"), "--g-top-k", "1:0.5"], seeds: 1 },
   { name: "g0-d0.25-pack2", flags: [...dropout("0", "0.25"), "--pack", "2"], seeds: 1 },
+  // Self-conditioning (Liu et al. 2020), as on MNIST: G and D see the k-means cluster of the
+  // point, 50 clusters (k-means with as many clusters as modes can straddle two modes).
+  { name: "g0-d0.25-sc50", flags: [...dropout("0", "0.25"), "--self-condition", "50"], seeds: 3 },
+  { name: "g0-d0-sc50", flags: [...dropout("0", "0"), "--self-condition", "50"], seeds: 3 },
 ];
 
 /** The baseline first, then the cells most likely to meet the bar (coverage early, sharp late). */
 export const STUDY_2D_PRIORITY = [
   "g0-d0",
+  "g0-d0.25-sc50",
   "g0-d0.5to0",
   "g0-d0.25",
   "g0-d0-pack4",

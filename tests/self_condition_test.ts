@@ -6,6 +6,9 @@ import assert from "node:assert/strict";
 import { kMeans } from "../train/clusters.ts";
 import { labelsFor, latentBatch, mix32, Rng } from "../random/seeded.ts";
 import { parseTrainArgs } from "../train/config.ts";
+import { RealData } from "../train/gan.ts";
+import { MIXTURES } from "../datasets/mixtures.ts";
+import { nearest } from "../train/clusters.ts";
 import { runTraining } from "../train/loop.ts";
 import { loadEdgeGenerator } from "../engine/edge_generator.ts";
 import { generatorInputs, inputSpec } from "../format/generator_format.ts";
@@ -94,15 +97,11 @@ Deno.test("a self-conditioned run records its clusters, serves them from the see
   }
 });
 
-Deno.test("--self-condition needs MNIST without --conditional, and 2 or more clusters", () => {
+Deno.test("--self-condition needs an unconditional GAN and 2 or more clusters", () => {
   const cases: [string[], string][] = [
     [
-      ["--self-condition", "5", "--dataset", "ring8"],
-      "--self-condition: needs --dataset mnist without --conditional (got ring8)",
-    ],
-    [
       ["--self-condition", "5", "--conditional"],
-      "--self-condition: needs --dataset mnist without --conditional (got mnist with --conditional)",
+      "--self-condition: needs an unconditional GAN (got --conditional)",
     ],
     [
       ["--self-condition", "1"],
@@ -119,5 +118,59 @@ Deno.test("--self-condition needs MNIST without --conditional, and 2 or more clu
   // Without the flag, conditional and 2-D runs are never self-conditioned.
   assert.equal(parseTrainArgs(["--conditional"]).config.selfCondition, 0);
   assert.equal(parseTrainArgs(["--dataset", "grid25"]).config.selfCondition, 0);
+  assert.equal(
+    parseTrainArgs(["--dataset", "grid25", "--self-condition", "50"]).config.selfCondition,
+    50,
+  );
   assert.equal(parseTrainArgs(["--recipe", "seed"]).config.selfCondition, 0);
+});
+
+Deno.test("on a 2-D mixture the clusters sit on its modes, and each real point gets its nearest", () => {
+  // 50 clusters for 25 modes: k-means with exactly 25 can straddle two modes (seen at seeds 1, 3).
+  const config = parseTrainArgs(["--recipe", "2d", "--dataset", "grid25", "--self-condition", "50"])
+    .config;
+  const data = new RealData(config);
+  const { centroids, weights } = data.clusters!;
+  const { modes, std } = MIXTURES.grid25;
+  const modeOf = (c: number) => {
+    const d = modes.map(([x, y]) => Math.hypot(x - centroids[2 * c], y - centroids[2 * c + 1]));
+    return { mode: d.indexOf(Math.min(...d)), dist: Math.min(...d) };
+  };
+  const found = new Set<number>();
+  for (let c = 0; c < 50; c++) {
+    const { mode, dist } = modeOf(c);
+    assert.ok(dist < 3 * std, `cluster ${c} lies between modes (${dist.toFixed(3)} from one)`);
+    found.add(mode);
+  }
+  assert.equal(found.size, 25, "every mode has a cluster");
+  assert.ok(Math.abs(weights.reduce((a, b) => a + b, 0) - 1) < 1e-5);
+  // A real batch's labels are its points' nearest centroids, the same on every call.
+  const points = data.batch(7);
+  const labels = data.labels(7);
+  assert.equal(labels.length, config.batch);
+  labels.forEach((l, i) => assert.equal(l, nearest(points, i, centroids, 50, 2).cluster));
+  assert.deepEqual(data.labels(7), labels);
+});
+
+Deno.test("a self-conditioned 2-D run trains, resumes exactly, and serves points by cluster", async (t) => {
+  const dir = await tempDir(t);
+  try {
+    const flags = { dataset: "ring8" as const, selfCondition: 8, engine: "tfjs" as const };
+    await runTraining(smallConfig(`${dir}/full`, flags), new Set(), {
+      printer: quietPrinter().printer,
+    });
+    const resumed = await trainInterruptedAndResumed(smallConfig(`${dir}/split`, flags), 20);
+    assert.equal(resumed, await weightsHash(`${dir}/full`));
+    const runner = await loadEdgeGenerator(`${dir}/full`);
+    assert.equal(runner.metadata.clusters!.count, 8);
+    const app = createApp({ ready: true, sampler: new Sampler(runner) });
+    const body = await (await app.request("/sample?seed=3&n=4")).json();
+    assert.equal(body.samples.length, 4);
+    assert.deepEqual(
+      body.clusters,
+      labelsFor(3, 4, 8, undefined, runner.metadata.clusters!.weights),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -22,7 +22,14 @@ export interface Clusters {
   centroids: Float32Array;
 }
 
-function nearest(x: Float32Array, row: number, centroids: Float32Array, k: number, dim: number) {
+/** The centroid nearest to row `row` of `x`, and its squared distance. */
+export function nearest(
+  x: Float32Array,
+  row: number,
+  centroids: Float32Array,
+  k: number,
+  dim: number,
+): { cluster: number; dist: number } {
   let best = 0, bestDist = Infinity;
   for (let c = 0; c < k; c++) {
     let d = 0;

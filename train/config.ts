@@ -245,7 +245,8 @@ export const FLAGS = {
     default: 100,
     kind: "model",
     accepts: "an integer 0..200 (0 = off), 2 or more clusters",
-    help: "condition G and D on this many k-means clusters of the images, no labels (MNIST)",
+    help: "condition G and D on this many k-means clusters of the data, no labels (default 100 " +
+      "for unconditional MNIST, else 0)",
     parse: (v) => {
       const clusters = int(0, 200)(v);
       return clusters === 1 ? undefined : clusters; // one cluster conditions on nothing
@@ -535,12 +536,8 @@ export function parseTrainArgs(argv: string[]): ParsedArgs {
   // A conditional GAN gets the auxiliary classifier unless told otherwise: with it, 99%+ of the
   // samples asked for a digit are that digit (without: 91.5-99.8% per digit).
   if (!explicit.has("auxClassifier") && config.conditional) config.auxClassifier = 1;
-  if (config.selfCondition > 0 && (!images || config.conditional)) {
-    throw new UsageError(
-      `--self-condition: needs --dataset mnist without --conditional (got ${config.dataset}${
-        config.conditional ? " with --conditional" : ""
-      })`,
-    );
+  if (config.selfCondition > 0 && config.conditional) {
+    throw new UsageError("--self-condition: needs an unconditional GAN (got --conditional)");
   }
   const labelled = config.conditional || config.selfCondition > 0;
   if (config.auxClassifier > 0 && (!labelled || config.pack > 1)) {

@@ -17,7 +17,7 @@ import { type MnistSplit, toUnitRange } from "../datasets/mnist.ts";
 import { MIXTURES, sampleMixture } from "../datasets/mixtures.ts";
 import { buildDiscriminator, buildGenerator, LEAKY_SLOPE } from "../nn/nets.ts";
 import { backward, forward, type Mlp, mlpOf } from "../nn/mlp.ts";
-import { kMeans } from "./clusters.ts";
+import { kMeans, nearest } from "./clusters.ts";
 import { DATASET_SPECS } from "../datasets/specs.ts";
 
 export interface StepStats {
@@ -40,7 +40,11 @@ export const DRAW = {
   fakeLabels: 7,
   ensembleKeep: 8,
   ensembleInit: 9,
+  clusterFit: 10,
 } as const;
+
+/** Points of a 2-D mixture that self-conditioning's k-means is fitted on. */
+const MIXTURE_CLUSTER_FIT = 10_000;
 
 /** Where real batches come from: MNIST images, or points from a 2-D mixture. */
 export class RealData {
@@ -49,25 +53,38 @@ export class RealData {
   #epoch = -1;
   #order?: Uint32Array;
 
-  /** Self-conditioning: each training image's k-means cluster, and the clusters' shares. */
-  readonly clusters?: { assignment: Uint8Array; weights: number[] };
+  /**
+   * Self-conditioning: the k-means centroids, the clusters' shares, and each training image's
+   * cluster (a mixture's points are drawn afresh each step, so they are assigned as drawn).
+   */
+  readonly clusters?: { assignment?: Uint8Array; centroids: Float32Array; weights: number[] };
 
   constructor(readonly config: ModelConfig, mnist?: MnistSplit) {
     this.#mnist = mnist;
     const spec = DATASET_SPECS[config.dataset];
     this.dim = spec.dim;
     if (spec.kind === "images" && !mnist) throw new Error("MNIST data is required");
-    if (mnist && config.selfCondition > 0) {
-      const x = toUnitRange(mnist.images);
-      const { assignment, weights } = kMeans(
+    if (config.selfCondition > 0) {
+      // A mixture is clustered on a fixed seeded draw of its points; images on the training set.
+      const fitN = mnist ? mnist.count : MIXTURE_CLUSTER_FIT;
+      const x = mnist ? toUnitRange(mnist.images) : sampleMixture(
+        MIXTURES[config.dataset],
+        fitN,
+        new Rng(mix32(config.seed, 0, DRAW.clusterFit)),
+      );
+      const { assignment, weights, centroids } = kMeans(
         x,
-        mnist.count,
+        fitN,
         this.dim,
         config.selfCondition,
         config.seed,
       );
       // Rounded once, so the trainer draws with exactly the weights the metadata records.
-      this.clusters = { assignment, weights: weights.map((w) => Math.round(w * 1e6) / 1e6) };
+      this.clusters = {
+        ...(mnist ? { assignment } : {}),
+        centroids,
+        weights: weights.map((w) => Math.round(w * 1e6) / 1e6),
+      };
     }
   }
 
@@ -104,7 +121,15 @@ export class RealData {
    * when self-conditioned.
    */
   labels(step: number): number[] {
-    if (!this.#mnist) throw new Error("only MNIST batches have labels");
+    if (!this.#mnist) {
+      if (!this.clusters) throw new Error("a mixture's points have labels only when clustered");
+      const { centroids, weights } = this.clusters;
+      const points = this.batch(step);
+      return Array.from(
+        { length: this.rows },
+        (_, i) => nearest(points, i, centroids, weights.length, this.dim).cluster,
+      );
+    }
     const start = this.#start(step);
     const of = this.clusters?.assignment ?? this.#mnist.labels;
     return Array.from({ length: this.rows }, (_, i) => of[this.#order![start + i]]);

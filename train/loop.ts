@@ -100,8 +100,8 @@ export async function runTraining(
       }`,
   );
   if (checkpoint) printer.line(`resuming from step ${startStep} (${checkpointPath(out)})`);
-  if (mnist && config.selfCondition > 0) {
-    printer.line(`self-conditioning: k-means of the images into ${config.selfCondition} clusters`);
+  if (config.selfCondition > 0) {
+    printer.line(`self-conditioning: k-means of the data into ${config.selfCondition} clusters`);
   }
 
   const gan = createGan(config, new RealData(config, mnist));
