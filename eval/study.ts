@@ -62,7 +62,8 @@ const minSeed = seedRange?.[1] ? Number(seedRange[1]) : 1;
 const maxSeeds = seedRange ? Number(seedRange[2]) : Infinity;
 type Run = { plan: StudyPlan; cell: StudyPlan["cells"][number]; seed: number };
 const runs: Run[] = plans.flatMap((plan) => {
-  const mine = plan.cells.filter((c) => !only || only.has(c.name)).flatMap((cell) =>
+  // A skipped cell runs only when --only names it.
+  const mine = plan.cells.filter((c) => only ? only.has(c.name) : !c.skip).flatMap((cell) =>
     Array.from({ length: Math.min(cell.seeds, maxSeeds) }, (_, i) => ({ plan, cell, seed: i + 1 }))
       .filter((run) => run.seed >= minSeed)
   );

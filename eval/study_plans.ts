@@ -33,6 +33,11 @@ export interface StudyCell {
   name: string;
   flags: string[];
   seeds: number;
+  /**
+   * Why the cell is not run (a measured reason), if it is skipped: the study leaves it out
+   * unless `--only` names it, and the report lists it with the reason.
+   */
+  skip?: string;
 }
 
 export interface StudyPlan {

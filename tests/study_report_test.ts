@@ -26,7 +26,7 @@ const result = (cell: string, seed: number, fd: number[]): StudyResult => ({
   ),
 });
 
-Deno.test("the MNIST study report names the best cell, averages seeds and lists cells not yet run", async (t) => {
+Deno.test("the MNIST study report names the best cell, averages seeds, lists cells not yet run and those skipped with why", async (t) => {
   const dir = await tempDir(t);
   try {
     await writeReport([
@@ -45,6 +45,13 @@ Deno.test("the MNIST study report names the best cell, averages seeds and lists 
     );
     assert.match(md, /\| g0-d0\.5 \| 21\.0 ± 1\.0 \| 11\.0 ± 1\.0 \|/);
     assert.match(md, /no result yet.*`dgan4`/);
+    // A skipped cell is not "not yet run": it is listed apart, with its reason.
+    const skipped = STUDIES.mnist.cells.filter((c) => c.skip);
+    assert.ok(skipped.length > 0);
+    for (const cell of skipped) {
+      assert.doesNotMatch(md.split("## Skipped")[0], new RegExp(`\`${cell.name}\``));
+      assert.ok(md.includes(`- \`${cell.name}\` (\`${cell.flags.join(" ")}\`): ${cell.skip}.`));
+    }
     assert.match(
       md,
       /\*\*Ranking so far\*\* .*`g0-d0\.5` 11\.00 ± 1\.00 < `g0\.5-d0\.5` 30\.00 \(1 seed\)/,
@@ -135,4 +142,18 @@ Deno.test("the 2-D study report ranks cells, checks the grid25 bar over 3 seeds 
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("deno task study --dry-run leaves out a skipped cell unless --only names it", async () => {
+  const skipped = STUDIES.mnist.cells.find((c) => c.skip)!;
+  const dryRun = async (...args: string[]) => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-all", "eval/study.ts", "--dry-run", ...args],
+      cwd: new URL("..", import.meta.url).pathname,
+      stdout: "piped",
+    }).output();
+    return new TextDecoder().decode(out.stdout);
+  };
+  assert.doesNotMatch(await dryRun(), new RegExp(`mnist-${skipped.name}-s1`));
+  assert.match(await dryRun("--only", skipped.name), new RegExp(`mnist-${skipped.name}-s1`));
 });
