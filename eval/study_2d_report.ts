@@ -131,7 +131,8 @@ function ranked(rows: Row[]): Row[] {
 
 /**
  * The answer so far, in one paragraph of numbers: the plain GAN, the best cell, and each
- * family of cells (D dropout alone, G dropout alone, schedules, packing, Dropout-GAN).
+ * family of cells (D dropout alone, G dropout alone, schedules, packing, Dropout-GAN,
+ * self-conditioning, the probes on the best D-dropout cell).
  */
 function answer(rows: Row[], numbers: (r: Row) => string): string {
   const byName = new Map(rows.map((r) => [r.name, r]));
@@ -159,6 +160,13 @@ function answer(rows: Row[], numbers: (r: Row) => string): string {
     family("Packing", ["g0-d0-pack2", "g0-d0-pack4"]),
     family("Dropout-GAN", ["dgan2", "dgan4"]),
     family("Without the weight average", ["g0-d0-noema"]),
+    family("Self-conditioned on 50 k-means clusters", ["g0-d0-sc50", "g0-d0.25-sc50"]),
+    family("The best D-dropout cell with one thing more", [
+      "g0-d0.25-latent8",
+      "g0-d0.25-latent32",
+      "g0-d0.25-topk",
+      "g0-d0.25-pack2",
+    ]),
   ].filter(Boolean).join(" ");
 }
 

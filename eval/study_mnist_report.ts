@@ -38,7 +38,14 @@ export const STUDY_CELLS: StudyCell[] = [
   { name: "g0.5to0-d0.5to0", flags: dropout("0.5:0", "0.5:0"), seeds: 1 },
   { name: "g0.5to0-d0.5to0.1cos", flags: dropout("0.5:0", "0.5:0.1:cosine"), seeds: 1 },
   { name: "g0.5to0-d0.25-noema", flags: [...dropout("0.5:0", "0.25"), "--ema", "0"], seeds: 1 },
-  { name: "g0.5-d0.5-noema", flags: [...dropout("0.5", "0.5"), "--ema", "0"], seeds: 1 },
+  {
+    name: "g0.5-d0.5-noema",
+    flags: [...dropout("0.5", "0.5"), "--ema", "0"],
+    seeds: 1,
+    skip: "EMA on and off is measured on `g0.5to0-d0.25` (Fréchet distance 9.18 with the " +
+      "average, 11.28 without; classifier score 7.73 against 7.63) and on the 2-D mixtures; " +
+      "a second pair would cost 40 minutes for the same question",
+  },
   ...[2, 4].map((k) => ({
     name: `dgan${k}`,
     flags: [...dropout("0", "0"), "--d-ensemble", String(k), "--d-ensemble-drop", "0.5"],
