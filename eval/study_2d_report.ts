@@ -53,6 +53,13 @@ export const STUDY_2D_CELLS: StudyCell[] = [
   // point, 50 clusters (k-means with as many clusters as modes can straddle two modes).
   { name: "g0-d0.25-sc50", flags: [...dropout("0", "0.25"), "--self-condition", "50"], seeds: 3 },
   { name: "g0-d0-sc50", flags: [...dropout("0", "0"), "--self-condition", "50"], seeds: 3 },
+  // 100 clusters: 4 per mode, so one cluster drawn off its mode costs ~1% and no mode (seed 2 of
+  // g0-d0.25-sc50 drew its one cluster on the (-4, 4) corner 0.17 off, losing the mode).
+  {
+    name: "g0-d0.25-sc100",
+    flags: [...dropout("0", "0.25"), "--self-condition", "100"],
+    seeds: 3,
+  },
 ];
 
 /** The baseline first, then the cells most likely to meet the bar (coverage early, sharp late). */

@@ -68,7 +68,7 @@ Deno.test("the shipped models/mnist-cond draws the digit asked for, as the class
   }
 });
 
-Deno.test("the shipped models/grid25 covers the grid as its metadata says, on a fresh draw", async () => {
+Deno.test("the shipped models/grid25 meets the bar on a fresh draw, as its metadata says", async () => {
   // loadGenerator throws unless the weights hash and the golden sample both match.
   const { model, metadata } = await loadGenerator(modelDir("grid25"));
   try {
@@ -83,6 +83,10 @@ Deno.test("the shipped models/grid25 covers the grid as its metadata says, on a 
       `high quality ${m.highQuality} vs ${recorded.highQuality}`,
     );
     assert.ok(m.reverseKl < recorded.reverseKl + 0.03, `reverse KL ${m.reverseKl}`);
+    // The bar (issue #13): every mode, >= 95% high quality, reverse KL <= 0.04.
+    assert.equal(m.modes, 25);
+    assert.ok(m.highQuality >= 0.95, `high quality ${m.highQuality}`);
+    assert.ok(m.reverseKl <= 0.04, `reverse KL ${m.reverseKl}`);
   } finally {
     model.dispose();
   }
