@@ -61,136 +61,38 @@ export async function runTraining(
   options: RunOptions = {},
 ): Promise<RunResult> {
   const printer = options.printer ?? new ProgressPrinter();
-  const out = cliConfig.out;
-  await prepareOut(out);
-
-  let config = cliConfig;
-  let startStep = 0;
-  let priorWallTimeS = 0;
-  const checkpoint = config.resume ? await loadCheckpoint(out) : undefined;
-  if (checkpoint) {
-    config = resumedConfig(checkpoint.config, cliConfig, explicit);
-    startStep = checkpoint.step;
-    priorWallTimeS = checkpoint.wallTimeS;
-  } else if (await exists(checkpointPath(out))) {
-    throw new UsageError(
-      `--out: ${out} holds a checkpoint from an earlier run; pass --resume to continue it or choose another --out`,
-    );
-  }
-
-  // A fresh run records the engine `auto` chose, so a resume continues with the same one.
-  config = { ...config, engine: resolveEngine(config) };
-  checkFreeSpace(out, config);
+  const { config, checkpoint } = await openRun(cliConfig, explicit);
   const backend = await initBackend(config.backend);
-  printer.line(describeConfig(config));
-  printer.line(
-    `backend: ${backend.name}${
-      backend.name === "wasm"
-        ? ` (SIMD ${onOff(backend.simd)}, threads ${onOff(backend.threads)})`
-        : ""
-    }, tfjs ${backend.tfjsVersion}`,
-  );
-  const dataset = DATASET_SPECS[config.dataset];
-  const mnist = dataset.kind === "images" ? await loadMnist("train") : undefined;
-  printer.line(
-    mnist
-      ? `data: MNIST train, ${mnist.count} images 28x28, pixels scaled to [-1, 1]`
-      : `data: ${config.dataset}, ${MIXTURES[config.dataset].modes.length} Gaussian modes, std ${
-        MIXTURES[config.dataset].std
-      }`,
-  );
-  if (checkpoint) printer.line(`resuming from step ${startStep} (${checkpointPath(out)})`);
-  if (config.selfCondition > 0) {
-    printer.line(`self-conditioning: k-means of the data into ${config.selfCondition} clusters`);
-  }
+  const mnist = DATASET_SPECS[config.dataset].kind === "images"
+    ? await loadMnist("train")
+    : undefined;
+  printHeader(printer, config, backend, mnist?.count, checkpoint?.step);
 
   const gan = createGan(config, new RealData(config, mnist));
   try {
-    if (checkpoint) gan.restore(startStep, checkpoint.tensors);
-    await resetMetrics(out, startStep);
-
+    if (checkpoint) gan.restore(checkpoint.step, checkpoint.tensors);
+    const files = new RunFiles(config, gan, backend, checkpoint?.wallTimeS ?? 0);
+    await resetMetrics(config.out, checkpoint?.step ?? 0);
     const stop = listenForStop(options.handleSignals ?? true);
-    const started = performance.now();
-    const wallTime = () => priorWallTimeS + (performance.now() - started) / 1000;
-    /** Saves the (averaged) generator as trained for `step` steps into `dir`. */
-    const saveModel = (dir: string, step: number) =>
-      saveGenerator(dir, gan.averagedGenerator(), {
-        ...generatorMetadata(config, gan, out),
-        steps: step,
-        wallTimeS: round(wallTime(), 1),
-        backend: backend.name,
-      });
-    const writeCheckpoint = (step: number) =>
-      writing(`the checkpoint ${checkpointPath(out)}`, () =>
-        saveCheckpoint(out, {
-          step,
-          wallTimeS: wallTime(),
-          config,
-          rng: {
-            algorithm: `${LATENT_SAMPLER}; every draw seeded by (seed, step, purpose)`,
-            seed: config.seed,
-            step,
-          },
-        }, gan.stateTensors()));
-
-    let step = startStep;
-    let lastGood = checkpoint ? startStep : undefined;
-    const interval = new IntervalStats();
-    let lastYield = performance.now();
+    const progress = new Progress(printer, files, config);
+    let step = checkpoint?.step ?? 0;
+    let lastGood = checkpoint?.step;
     try {
       while (step < config.steps) {
         options.beforeStep?.(gan, step);
         const stats = gan.step(step);
         step += 1;
-        const bad = nonFinite(stats);
-        if (bad) {
-          throw new TrainingError(
-            `training diverged at step ${step}: ${bad}; ` +
-              (lastGood === undefined
-                ? "no checkpoint was written yet"
-                : `the last good checkpoint (step ${lastGood}) is kept in ${checkpointPath(out)}`) +
-              "; try a lower --lr",
-          );
-        }
-        interval.add(stats);
-        const now = performance.now();
-        const stepsPerS = interval.stepsPerS(now);
-        if (step % config.logEvery === 0 || step === config.steps) {
-          const mean = interval.mean();
-          printer.record({ step, steps: config.steps, stepsPerS, ...mean });
-          await writing(`${out}/metrics.jsonl`, () =>
-            appendMetrics(out, {
-              step,
-              wallTimeS: round(wallTime(), 2),
-              stepsPerS: round(stepsPerS, 2),
-              ...roundAll(mean),
-            }));
-          interval.reset(now);
-        } else if (step % 10 === 0) {
-          printer.update({ step, steps: config.steps, stepsPerS, ...stats });
-        }
-        if (config.sampleEvery > 0 && step % config.sampleEvery === 0) {
-          await writeSamples(gan, step);
-        }
-        if (config.snapshotEvery > 0 && step % config.snapshotEvery === 0 && step < config.steps) {
-          const dir = `${out}/snapshots/step-${String(step).padStart(7, "0")}`;
-          await writing(dir, () => saveModel(dir, step));
-        }
-        if (config.checkpointEvery > 0 && step % config.checkpointEvery === 0) {
-          await writeCheckpoint(step);
-          lastGood = step;
-        }
-        // Let signal handlers run; a macrotask turn every ~200 ms costs nothing measurable.
-        if (now - lastYield > 200) {
-          await new Promise((resolve) => setTimeout(resolve, 0));
-          lastYield = performance.now();
-        }
-        const signal = stop.signal();
+        failIfDiverged(stats, step, lastGood, config.out);
+        await progress.record(step, stats);
+        if (due(config.sampleEvery, step)) await files.samples(step);
+        if (due(config.snapshotEvery, step) && step < config.steps) await files.snapshot(step);
+        if (due(config.checkpointEvery, step)) lastGood = await files.checkpoint(step);
+        const signal = await stop.signalAfterStep();
         if (signal && step < config.steps) {
-          await writeCheckpoint(step);
+          await files.checkpoint(step);
           printer.line(
             `${signal}: stopped at step ${step}; checkpoint saved to ${
-              checkpointPath(out)
+              checkpointPath(config.out)
             }; continue with --resume`,
           );
           return { status: "interrupted", step, signal, backend };
@@ -200,17 +102,16 @@ export async function runTraining(
       stop.dispose();
     }
 
-    if (config.sampleEvery === 0 || step % config.sampleEvery !== 0) await writeSamples(gan, step);
-    if (config.checkpointEvery === 0 || step % config.checkpointEvery !== 0) {
-      await writeCheckpoint(step);
-    }
-    const metadata = await writing(`the generator in ${out}`, () => saveModel(out, step));
-    const report = await writing(`${out}/report`, () => writeReport(out));
+    // The last step always leaves samples, a checkpoint, the generator and the report.
+    if (!due(config.sampleEvery, step)) await files.samples(step);
+    if (!due(config.checkpointEvery, step)) await files.checkpoint(step);
+    const metadata = await files.generator(step);
+    const report = await writing(`${config.out}/report`, () => writeReport(config.out));
     printer.line(`training report: ${report.join(", ")}`);
     printer.line(
       `done: ${step} steps in ${
-        formatDuration(wallTime())
-      }; generator saved to ${out}/model.json (weights sha256 ${
+        formatDuration(files.wallTimeS())
+      }; generator saved to ${config.out}/model.json (weights sha256 ${
         metadata.weightsSha256.slice(0, 12)
       }…)`,
     );
@@ -218,14 +119,182 @@ export async function runTraining(
   } finally {
     gan.dispose();
   }
+}
 
-  async function writeSamples(gan: Gan, step: number): Promise<void> {
-    // The grid equals GET /sample?n=64&seed=<seed> on the saved model (labels, if any, drawn
-    // from the seed like every served sample).
+/** Whether a periodic action (every `every` steps; 0 = never) falls on `step`. */
+function due(every: number, step: number): boolean {
+  return every > 0 && step % every === 0;
+}
+
+/**
+ * Prepares `out` and reads its checkpoint on --resume; the config to train with (the
+ * checkpoint's, where resuming), with the engine `auto` chose recorded so a resume keeps it.
+ */
+async function openRun(
+  cliConfig: TrainConfig,
+  explicit: ReadonlySet<keyof TrainConfig>,
+): Promise<{ config: TrainConfig; checkpoint?: Awaited<ReturnType<typeof loadCheckpoint>> }> {
+  const out = cliConfig.out;
+  await prepareOut(out);
+  const checkpoint = cliConfig.resume ? await loadCheckpoint(out) : undefined;
+  if (!checkpoint && await exists(checkpointPath(out))) {
+    throw new UsageError(
+      `--out: ${out} holds a checkpoint from an earlier run; pass --resume to continue it or choose another --out`,
+    );
+  }
+  const chosen = checkpoint ? resumedConfig(checkpoint.config, cliConfig, explicit) : cliConfig;
+  const config = { ...chosen, engine: resolveEngine(chosen) };
+  checkFreeSpace(out, config);
+  return { config, checkpoint };
+}
+
+/** The resolved configuration, the backend, the data, and where a resumed run picks up. */
+function printHeader(
+  printer: ProgressPrinter,
+  config: TrainConfig,
+  backend: BackendInfo,
+  mnistCount: number | undefined,
+  resumeStep: number | undefined,
+): void {
+  printer.line(describeConfig(config));
+  printer.line(
+    `backend: ${backend.name}${
+      backend.name === "wasm"
+        ? ` (SIMD ${onOff(backend.simd)}, threads ${onOff(backend.threads)})`
+        : ""
+    }, tfjs ${backend.tfjsVersion}`,
+  );
+  const mixture = MIXTURES[config.dataset];
+  printer.line(
+    mnistCount !== undefined
+      ? `data: MNIST train, ${mnistCount} images 28x28, pixels scaled to [-1, 1]`
+      : `data: ${config.dataset}, ${mixture.modes.length} Gaussian modes, std ${mixture.std}`,
+  );
+  if (resumeStep !== undefined) {
+    printer.line(`resuming from step ${resumeStep} (${checkpointPath(config.out)})`);
+  }
+  if (config.selfCondition > 0) {
+    printer.line(`self-conditioning: k-means of the data into ${config.selfCondition} clusters`);
+  }
+}
+
+/** Stops the run with a `TrainingError` when a loss or output went non-finite. */
+function failIfDiverged(
+  stats: StepStats,
+  step: number,
+  lastGood: number | undefined,
+  out: string,
+): void {
+  const bad = nonFinite(stats);
+  if (!bad) return;
+  throw new TrainingError(
+    `training diverged at step ${step}: ${bad}; ` +
+      (lastGood === undefined
+        ? "no checkpoint was written yet"
+        : `the last good checkpoint (step ${lastGood}) is kept in ${checkpointPath(out)}`) +
+      "; try a lower --lr",
+  );
+}
+
+/** The progress line every 10 steps, and a metrics.jsonl record every `logEvery`. */
+class Progress {
+  #interval = new IntervalStats();
+
+  constructor(
+    readonly printer: ProgressPrinter,
+    readonly files: RunFiles,
+    readonly config: TrainConfig,
+  ) {}
+
+  async record(step: number, stats: StepStats): Promise<void> {
+    const { config, printer } = this;
+    this.#interval.add(stats);
+    const now = performance.now();
+    const stepsPerS = this.#interval.stepsPerS(now);
+    if (step % config.logEvery === 0 || step === config.steps) {
+      const mean = this.#interval.mean();
+      printer.record({ step, steps: config.steps, stepsPerS, ...mean });
+      await this.files.metrics({ step, stepsPerS: round(stepsPerS, 2), ...roundAll(mean) });
+      this.#interval.reset(now);
+    } else if (step % 10 === 0) {
+      printer.update({ step, steps: config.steps, stepsPerS, ...stats });
+    }
+  }
+}
+
+/** Everything a run writes into `out`, atomically: metrics, samples, snapshots, checkpoints. */
+class RunFiles {
+  readonly #started = performance.now();
+
+  constructor(
+    readonly config: TrainConfig,
+    readonly gan: Gan,
+    readonly backend: BackendInfo,
+    /** Training time of the run before this process (a resumed run's checkpoint). */
+    readonly priorWallTimeS: number,
+  ) {}
+
+  wallTimeS(): number {
+    return this.priorWallTimeS + (performance.now() - this.#started) / 1000;
+  }
+
+  async metrics(record: { step: number } & Record<string, number>): Promise<void> {
+    const { out } = this.config;
+    const { step, ...rest } = record;
+    await writing(
+      `${out}/metrics.jsonl`,
+      () => appendMetrics(out, { step, wallTimeS: round(this.wallTimeS(), 2), ...rest }),
+    );
+  }
+
+  /** The (averaged) generator as trained for `step` steps, saved into `dir`. */
+  #saveModel(dir: string, step: number): Promise<GeneratorMetadata> {
+    return saveGenerator(dir, this.gan.averagedGenerator(), {
+      ...generatorMetadata(this.config, this.gan, this.config.out),
+      steps: step,
+      wallTimeS: round(this.wallTimeS(), 1),
+      backend: this.backend.name,
+    });
+  }
+
+  async generator(step: number): Promise<GeneratorMetadata> {
+    const { out } = this.config;
+    return await writing(`the generator in ${out}`, () => this.#saveModel(out, step));
+  }
+
+  async snapshot(step: number): Promise<void> {
+    const dir = `${this.config.out}/snapshots/step-${String(step).padStart(7, "0")}`;
+    await writing(dir, () => this.#saveModel(dir, step));
+  }
+
+  /** Writes the checkpoint for `step`; returns the step (the last good checkpoint). */
+  async checkpoint(step: number): Promise<number> {
+    const { config, gan } = this;
+    await writing(`the checkpoint ${checkpointPath(config.out)}`, () =>
+      saveCheckpoint(config.out, {
+        step,
+        wallTimeS: this.wallTimeS(),
+        config,
+        rng: {
+          algorithm: `${LATENT_SAMPLER}; every draw seeded by (seed, step, purpose)`,
+          seed: config.seed,
+          step,
+        },
+      }, gan.stateTensors()));
+    return step;
+  }
+
+  /**
+   * A sample grid (MNIST) or scatter plot (2-D): the same as GET /sample?n=64&seed=<seed> on
+   * the saved model (labels, if any, drawn from the seed like every served sample).
+   */
+  async samples(step: number): Promise<void> {
+    const { config, gan } = this;
+    const { out } = config;
     const spec = { size: config.latent, classes: gan.classes, weights: gan.data.clusters?.weights };
     const name = `${out}/samples/step-${String(step).padStart(7, "0")}.png`;
     await writing(`${out}/samples`, () => Deno.mkdir(`${out}/samples`, { recursive: true }));
-    const png = dataset.kind === "images"
+    const png = DATASET_SPECS[config.dataset].kind === "images"
       ? digitGridPng(generate(gan.averagedGenerator(), spec, config.seed, SAMPLE_GRID), SAMPLE_GRID)
       : scatterPng(
         generate(gan.averagedGenerator(), spec, config.seed, SCATTER_POINTS),
@@ -235,15 +304,26 @@ export async function runTraining(
   }
 }
 
-/** Remembers the first SIGINT or SIGTERM (when `enabled`), so the loop can stop at a step's end. */
+/**
+ * Remembers the first SIGINT or SIGTERM (when `enabled`), so the loop can stop at a step's end.
+ * `signalAfterStep` lets the handlers run: a macrotask turn every ~200 ms costs nothing
+ * measurable.
+ */
 function listenForStop(enabled: boolean) {
   let received: Deno.Signal | undefined;
+  let lastYield = performance.now();
   const listeners = enabled
     ? (["SIGINT", "SIGTERM"] as const).map((s) => [s, () => received ??= s] as const)
     : [];
   for (const [s, fn] of listeners) Deno.addSignalListener(s, fn);
   return {
-    signal: () => received,
+    signalAfterStep: async (): Promise<Deno.Signal | undefined> => {
+      if (performance.now() - lastYield > 200) {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        lastYield = performance.now();
+      }
+      return received;
+    },
     dispose: () => listeners.forEach(([s, fn]) => Deno.removeSignalListener(s, fn)),
   };
 }
