@@ -137,6 +137,19 @@ Deno.test("PacGAN protocol: the true mixture covers every mode; a generator stuc
   assert.equal(ring.modes, 8);
 });
 
+Deno.test("PacGAN spread: the data's blobs measure ~0.98 std; modes drawn as points measure 0", () => {
+  const real = pacganMetrics(sampleMixture(GRID25, 2500, new Rng(1)), GRID25);
+  assert.ok(Math.abs(real.spread - 0.98) < 0.04, `spread ${real.spread}`);
+  // Every mode hit exactly: 25 points, no offset.
+  const points = Float32Array.from(GRID25.modes.flat());
+  const exact = pacganMetrics(points, GRID25);
+  assert.equal(exact.modes, 25);
+  assert.equal(exact.spread, 0);
+  // Offsets of exactly 1 std on one axis: rms per axis sqrt((1 + 0) / 2).
+  const shifted = Float32Array.from(GRID25.modes.flatMap(([x, y]) => [x + GRID25.std, y]));
+  close(pacganMetrics(shifted, GRID25).spread, Math.SQRT1_2, 1e-5, "one std on one axis");
+});
+
 Deno.test("density and coverage on a lattice: hand-counted balls", () => {
   // Reals at 0..9 on a line, k = 1: every ball has radius 1. Fakes equal to the reals fall in
   // their own ball and their neighbours': 2 balls at the ends, 3 inside, 28 in all.
