@@ -32,11 +32,14 @@ const TWO_D: Partial<TrainConfig> = {
   batch: 32,
 };
 
-Deno.test("the fused step trains like the tfjs step: the same weights after 10 steps, to float rounding", () => {
+Deno.test("the fused step trains like the tfjs step, with and without clusters: the same weights after 10 steps, to float rounding", () => {
   for (
     const flags of [
       { gDropout: 0.5, dDropout: 0.5, ema: 0.9 },
       { gDropout: 0, dDropout: 0.25, pack: 2, realTarget: 0.9, lrDecay: "linear" as const },
+      // Self-conditioned: G's noise and D's input carry the cluster's one-hot code.
+      { gDropout: 0, dDropout: 0.25, selfCondition: 6, ema: 0.9 },
+      { gDropout: 0.25, dDropout: 0, selfCondition: 4, pack: 2 },
     ]
   ) {
     const config = smallConfig("models/unused", { ...TWO_D, ...flags });
@@ -75,6 +78,12 @@ Deno.test("fused training is deterministic and resumes exactly", async (t) => {
       ema: 0.99,
       gDropout: { start: 0.5, end: 0, curve: "linear" },
     });
+    await assertDeterministicAndResumable(`${dir}/clusters`, {
+      ...TWO_D,
+      engine: "fused",
+      ema: 0.99,
+      selfCondition: 5,
+    });
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -84,6 +93,11 @@ Deno.test("--engine auto picks the fused step for 2-D data only; fused refuses w
   const engine = (argv: string[]) => resolveEngine(parseTrainArgs(argv).config);
   assert.equal(engine(["--dataset", "grid25"]), "fused");
   assert.equal(engine(["--dataset", "grid25", "--d-ensemble", "2"]), "tfjs");
+  assert.equal(engine(["--dataset", "grid25", "--self-condition", "100"]), "fused");
+  assert.equal(
+    engine(["--dataset", "grid25", "--self-condition", "10", "--aux-classifier", "1"]),
+    "tfjs",
+  );
   assert.equal(engine([]), "tfjs");
   assert.equal(engine(["--engine", "fused", "--self-condition", "0"]), "fused");
   assert.throws(

@@ -1,7 +1,8 @@
 /**
- * The fused training step: a whole GAN step of an unconditional Dense GAN (forward, backward,
- * Adam, the weight average) run by our WASM SIMD kernels on weights that stay in one
- * WebAssembly memory, in the layout the kernels read.
+ * The fused training step: a whole GAN step of a Dense GAN (forward, backward, Adam, the
+ * weight average; labels or self-conditioning clusters appended as one-hot codes to G's noise
+ * and to D's input, as the tfjs step does) run by our WASM SIMD kernels on weights that stay in
+ * one WebAssembly memory, in the layout the kernels read.
  *
  * Why: the tfjs step re-packs every weight for XNNPACK on every use, because the weights are new
  * tensors after every update, and a small net pays that as much as its products: a 64 x 256 by
@@ -24,7 +25,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { instantiateKernel } from "../engine/kernels/base64.ts";
 import { GEMM_WASM } from "../engine/kernels/kernels.ts";
-import { latentBatch, mix32 } from "../random/seeded.ts";
+import { labelsFor, latentBatch, mix32, withLabels } from "../random/seeded.ts";
 import { adamKernel } from "../nn/adam_simd.ts";
 import { fusedUnsupported, type ModelConfig, rateAt, type TrainConfig } from "./config.ts";
 import { DRAW, Gan, RealData, type StepStats, updateMovingAverage } from "./gan.ts";
@@ -93,7 +94,10 @@ export class FusedGan extends Gan {
   readonly #adam: NonNullable<ReturnType<typeof adamKernel>>;
   readonly #G: Net;
   readonly #D: Net;
-  /** Real rows then fake rows, [2B][dim * pack]: D reads both halves in one pass. */
+  /**
+   * Real rows then fake rows, [2B][(dim + dClasses) * pack], each sample followed by its one-hot
+   * label when D is conditioned: D reads both halves in one pass.
+   */
   readonly #batch: number;
   readonly #z: number;
   readonly #ones: number;
@@ -155,10 +159,11 @@ export class FusedGan extends Gan {
         dropped: false,
       };
     };
-    this.#G = plan(this.g, config.latent, rows, config.ema > 0);
-    this.#D = plan(this.d, dim * this.pack, dRows, false);
-    this.#batch = alloc(2 * rows * dim);
-    this.#z = alloc(rows * config.latent);
+    const gIn = config.latent + this.classes, sample = dim + this.dClasses;
+    this.#G = plan(this.g, gIn, rows, config.ema > 0);
+    this.#D = plan(this.d, sample * this.pack, dRows, false);
+    this.#batch = alloc(2 * rows * sample);
+    this.#z = alloc(rows * gIn);
     this.#ones = alloc(dRows);
     this.#dOut = alloc(dRows * 8);
     this.#memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / 65536) });
@@ -325,7 +330,10 @@ export class FusedGan extends Gan {
 
   override step(step: number): StepStats {
     const { batch: B, latent, seed, steps } = this.config;
-    const rows = B * this.pack, dim = this.data.dim, width = dim * this.pack;
+    const { classes, dClasses, pack } = this;
+    // One sample's columns in D's input (its label's one-hot after it), and a packed D row's.
+    const rows = B * pack, dim = this.data.dim, sample = dim + dClasses, width = sample * pack;
+    const gIn = latent + classes;
     const seeds = (draw: number) => mix32(seed, step, draw);
     const lr = this.learningRate(step);
     const gRate = rateAt(this.config.gDropout, step, steps);
@@ -333,14 +341,31 @@ export class FusedGan extends Gan {
     this.#t += 1;
     this.#stale = true;
     const G = this.#G, D = this.#D;
-    const fake = this.#batch + rows * dim * 4;
+    const fake = this.#batch + rows * sample * 4;
 
-    this.data.batch(step, this.#view(this.#batch, rows * dim));
-    latentBatch(seeds(DRAW.noise), rows, latent, this.#view(this.#z, rows * latent));
-    this.#forward(G, this.#z, latent * 4, rows, gRate, seeds(DRAW.gMask));
+    // The same draws as the tfjs step: real labels are the batch's own, fake ones are drawn.
+    const realLabels = classes ? this.data.labels(step) : [];
+    const fakeLabels = classes
+      ? labelsFor(seeds(DRAW.fakeLabels), rows, classes, undefined, this.data.clusters?.weights)
+      : [];
+    const real = this.#view(this.#batch, rows * sample);
+    if (dClasses) real.set(withLabels(this.data.batch(step), rows, dim, classes, realLabels));
+    else this.data.batch(step, real);
+    const z = this.#view(this.#z, rows * gIn);
+    if (classes) {
+      const noise = latentBatch(seeds(DRAW.noise), rows, latent);
+      z.set(withLabels(noise, rows, latent, classes, fakeLabels));
+    } else {
+      latentBatch(seeds(DRAW.noise), rows, latent, z);
+    }
+    this.#forward(G, this.#z, gIn * 4, rows, gRate, seeds(DRAW.gMask));
     const gOut = G.layers[G.layers.length - 1].nPad;
-    const y = this.#view(G.out, rows * gOut), f = this.#view(fake, rows * dim);
-    for (let r = 0; r < rows; r++) for (let j = 0; j < dim; j++) f[r * dim + j] = y[r * gOut + j];
+    const y = this.#view(G.out, rows * gOut), f = this.#view(fake, rows * sample);
+    if (dClasses) f.fill(0);
+    for (let r = 0; r < rows; r++) {
+      for (let j = 0; j < dim; j++) f[r * sample + j] = y[r * gOut + j];
+      if (dClasses) f[r * sample + dim + fakeLabels[r]] = 1;
+    }
 
     // Discriminator: real and fake in one batch of 2B (packed) rows; dLoss/dl = (sigmoid(l) - t) / B.
     this.#forward(D, this.#batch, width * 4, 2 * B, dRate, seeds(DRAW.dMask));
@@ -376,9 +401,10 @@ export class FusedGan extends Gan {
     const kPad = D.layers[0].kPad;
     const dx = this.#view(dInput, B * kPad);
     const dy = this.#view(G.grads[1], rows * gOut).fill(0);
+    // Back to G's rows: each packed sample's point columns (its label's are not G's output).
     for (let b = 0; b < B; b++) {
-      for (let j = 0; j < width; j++) {
-        dy[(b * this.pack + Math.floor(j / dim)) * gOut + (j % dim)] = dx[b * kPad + j];
+      for (let p = 0; p < pack; p++) {
+        for (let j = 0; j < dim; j++) dy[(b * pack + p) * gOut + j] = dx[b * kPad + p * sample + j];
       }
     }
     if (G.mlp.outActivation === "tanh") {
