@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { writeReport } from "../eval/study_mnist_report.ts";
 import { STUDIES, type StudyResult } from "../eval/study_plans.ts";
 import { writeReport2d } from "../eval/study_2d_report.ts";
+import { answerSection } from "../eval/study_answer.ts";
 import { parseTrainArgs } from "../train/config.ts";
 import { tempDir } from "./helpers.ts";
 
@@ -156,4 +157,49 @@ Deno.test("deno task study --dry-run leaves out a skipped cell unless --only nam
   };
   assert.doesNotMatch(await dryRun(), new RegExp(`mnist-${skipped.name}-s1`));
   assert.match(await dryRun("--only", skipped.name), new RegExp(`mnist-${skipped.name}-s1`));
+});
+
+Deno.test("the study opens with the answer: each dataset's plain, D-only, G-only and best cells, and the line they support", () => {
+  const mix = (cell: string, seed: number, modes: number, hq: number, kl: number): StudyResult => ({
+    cell,
+    seed,
+    flags: [],
+    commit: "0123456789abcdef",
+    wallTimeS: 60,
+    byStep: { "50000": { modes, highQuality: hq, reverseKl: kl } },
+  });
+  const lines = answerSection({
+    mnist: [
+      result("g0-d0", 1, [30, 26]),
+      result("g0-d0.25", 1, [12, 9]),
+      result("g0-d0-sc30", 1, [5, 3]),
+    ],
+    grid25: [
+      mix("g0-d0", 1, 14, 0.86, 1.1),
+      mix("g0-d0.25", 1, 25, 0.74, 0.02),
+      mix("g0.5-d0", 1, 1, 1, 3.2),
+      mix("g0-d0.25-sc100", 1, 25, 0.98, 0.006),
+    ],
+    ring8: [],
+  });
+  const md = lines.join("\n");
+  assert.match(md, /^## The answer so far/);
+  assert.match(
+    md,
+    /\*\*MNIST[^*]*:\*\* no dropout `g0-d0` Fréchet distance 26\.00.*D only `g0-d0\.25` Fréchet distance 9\.00.*the best cell .*`g0-d0-sc30` Fréchet distance 3\.00/,
+  );
+  assert.match(md, /dropout in G only `g0\.5-d0` 1\.0 modes, 100\.0% high quality/);
+  assert.match(md, /the best cell .*`g0-d0\.25-sc100` 25\.0 modes, 98\.0% high quality/);
+  assert.doesNotMatch(md, /\*\*ring8/, "no results, no bullet");
+  assert.match(
+    md,
+    /\*\*In one line:\*\* dropout belongs in D: alone it beats no dropout on every dataset; dropout in G alone does worse than none wherever it was run; the best cell on every dataset is self-conditioned/,
+  );
+  // A D-only cell that loses to no dropout withdraws the first claim.
+  const worse = answerSection({
+    mnist: [result("g0-d0", 1, [30, 26]), result("g0-d0.5", 1, [40, 35])],
+    grid25: [],
+    ring8: [],
+  }).join("\n");
+  assert.doesNotMatch(worse, /dropout belongs in D/);
 });

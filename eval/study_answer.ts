@@ -1,0 +1,125 @@
+/**
+ * The opening of docs/dropout-study.md: which dropout rate, where, and with what else, in
+ * numbers taken from every study's results (MNIST, grid25, ring8), so it never drifts from them.
+ */
+import type { StudyResult } from "./study_plans.ts";
+import { cellSummary, formatStat, type Stat } from "./study_common.ts";
+
+/** A cell's final-step means, by metric, and its seed count. */
+interface Final {
+  name: string;
+  seeds: number;
+  at: (key: string) => Stat;
+}
+
+function finals(results: StudyResult[]): Map<string, Final> {
+  const byCell = Map.groupBy(results, (r) => r.cell);
+  return new Map(
+    [...byCell].map(([name, runs]) => {
+      const s = cellSummary(runs);
+      return [name, { name, seeds: runs.length, at: (key: string) => s.at(s.final, key) }];
+    }),
+  );
+}
+
+// Cell names say what varies: "g0.5to0-d0.25" is dropout only; a suffix ("-sc100", "-pack2",
+// "-noema", ...) adds something else.
+const DROPOUT_ONLY = /^g[\d.]+(?:to[\d.]+)?-d[\d.]+(?:to[\d.]+)?$/;
+const isDOnly = (n: string) => DROPOUT_ONLY.test(n) && n.startsWith("g0-") && n !== "g0-d0";
+const isGOnly = (n: string) => DROPOUT_ONLY.test(n) && n.endsWith("-d0") && n !== "g0-d0";
+const isSelfConditioned = (n: string) => /-sc\d+/.test(n);
+
+/** How a dataset's cells are compared and shown. */
+interface Scoring {
+  /** Negative when `a` is better than `b`. */
+  compare: (a: Final, b: Final) => number;
+  show: (f: Final) => string;
+}
+
+const seedsNote = (f: Final) => (f.seeds > 1 ? `, ${f.seeds} seeds` : ", 1 seed");
+
+const MNIST_SCORING: Scoring = {
+  compare: (a, b) => a.at("frechetDistance").mean - b.at("frechetDistance").mean,
+  show: (f) =>
+    `\`${f.name}\` Fréchet distance ${formatStat(f.at("frechetDistance"), 2)}, classifier score ${
+      formatStat(f.at("classifierScore"), 2)
+    }${seedsNote(f)}`,
+};
+
+const MIXTURE_SCORING: Scoring = {
+  compare: (a, b) =>
+    b.at("modes").mean - a.at("modes").mean ||
+    b.at("highQuality").mean - a.at("highQuality").mean ||
+    a.at("reverseKl").mean - b.at("reverseKl").mean,
+  show: (f) =>
+    `\`${f.name}\` ${f.at("modes").mean.toFixed(1)} modes, ${
+      (100 * f.at("highQuality").mean).toFixed(1)
+    }% high quality, reverse KL ${f.at("reverseKl").mean.toFixed(3)}${seedsNote(f)}`,
+};
+
+interface Verdict {
+  line: string;
+  dHelps?: boolean;
+  gHurts?: boolean;
+  conditioningBest?: boolean;
+}
+
+function verdict(label: string, results: StudyResult[], scoring: Scoring): Verdict | undefined {
+  const cells = finals(results);
+  if (!cells.size) return undefined;
+  // The best of a kind among its cells with the most seeds: one lucky seed does not outrank three.
+  const best = (pick: (n: string) => boolean) => {
+    const kind = [...cells.values()].filter((f) => pick(f.name));
+    const most = Math.max(...kind.map((f) => f.seeds));
+    return kind.filter((f) => f.seeds === most).sort(scoring.compare)[0];
+  };
+  const plain = cells.get("g0-d0");
+  const overall = best(() => true);
+  const dOnly = best(isDOnly);
+  const gOnly = [...cells.values()].filter((f) => isGOnly(f.name));
+  const parts = [
+    plain ? `no dropout ${scoring.show(plain)}` : "",
+    dOnly ? `the best with dropout in D only ${scoring.show(dOnly)}` : "",
+    gOnly.length ? `dropout in G only ${gOnly.map(scoring.show).join("; ")}` : "",
+    `the best cell (of those with the most seeds) ${scoring.show(overall)}`,
+  ].filter(Boolean);
+  return {
+    line: `- **${label}:** ${parts.join("; ")}.`,
+    dHelps: plain && dOnly ? scoring.compare(dOnly, plain) < 0 : undefined,
+    gHurts: plain && gOnly.length ? gOnly.every((g) => scoring.compare(g, plain) > 0) : undefined,
+    conditioningBest: isSelfConditioned(overall.name),
+  };
+}
+
+/** The section's lines: one bullet per study that has results, then the answer in one line. */
+export function answerSection(
+  studies: { mnist: StudyResult[]; grid25: StudyResult[]; ring8: StudyResult[] },
+): string[] {
+  const verdicts = [
+    verdict("MNIST (lower Fréchet distance is better)", studies.mnist, MNIST_SCORING),
+    verdict("grid25 (modes, then high quality, then reverse KL)", studies.grid25, MIXTURE_SCORING),
+    verdict("ring8", studies.ring8, MIXTURE_SCORING),
+  ].filter((v): v is Verdict => v !== undefined);
+  if (!verdicts.length) return [];
+  // True on every dataset that has the cells to tell (and at least one has).
+  const all = (key: "dHelps" | "gHurts" | "conditioningBest") => {
+    const known = verdicts.filter((v) => v[key] !== undefined);
+    return known.length > 0 && known.every((v) => v[key]);
+  };
+  const summary = [
+    all("dHelps") ? "dropout belongs in D: alone it beats no dropout on every dataset" : "",
+    all("gHurts") ? "dropout in G alone does worse than none wherever it was run" : "",
+    all("conditioningBest")
+      ? "the best cell on every dataset is self-conditioned (G and D see a k-means cluster of the data)"
+      : "",
+  ].filter(Boolean);
+  return [
+    "## The answer so far",
+    "",
+    "Which dropout rate, where, and with what else: each study's final-step numbers, mean over seeds (generated from the results below and from [study-mnist.json](study-mnist.json); MNIST's tables are in [study-mnist.md](study-mnist.md)).",
+    "",
+    ...verdicts.map((v) => v.line),
+    ...(summary.length ? ["", `**In one line:** ${summary.join("; ")}.`] : []),
+    "",
+  ];
+}
