@@ -61,6 +61,8 @@ export const STUDY_2D_CELLS: StudyCell[] = [
     flags: [...dropout("0", "0.25"), "--self-condition", "100"],
     seeds: 3,
   },
+  // The dropout question once G is conditioned: the same without D dropout.
+  { name: "g0-d0-sc100", flags: [...dropout("0", "0"), "--self-condition", "100"], seeds: 3 },
 ];
 
 /** The baseline first, then the cells most likely to meet the bar (coverage early, sharp late). */
