@@ -82,6 +82,9 @@ const COLUMNS = [
   { key: "modes", label: "modes ↑", digits: 1, scale: 1 },
   { key: "highQuality", label: "high-quality % ↑", digits: 1, scale: 100 },
   { key: "reverseKl", label: "reverse KL ↓", digits: 3, scale: 1 },
+  // Not part of the protocol or the ranking: how far high-quality points sit from their mode, per
+  // axis in stds (the data: 0.98; a mode drawn as a point: 0).
+  { key: "spread", label: "spread (std)", digits: 2, scale: 1 },
 ] as const;
 
 /** Our bar on grid25 (means over seeds): every mode, >= 95% high quality, reverse KL <= 0.04. */
@@ -130,6 +133,12 @@ function rowsOf(results: StudyResult[]): Row[] {
   });
 }
 
+/** The best cell among those with the most seeds: one lucky seed does not outrank three. */
+function bestOf(rows: Row[]): Row {
+  const most = Math.max(...rows.map((r) => r.runs.length));
+  return ranked(rows.filter((r) => r.runs.length === most))[0];
+}
+
 /** Best first: most modes, then most high-quality samples, then lowest reverse KL. */
 function ranked(rows: Row[]): Row[] {
   return [...rows].sort((a, b) =>
@@ -147,7 +156,7 @@ function ranked(rows: Row[]): Row[] {
 function answer(rows: Row[], numbers: (r: Row) => string): string {
   const byName = new Map(rows.map((r) => [r.name, r]));
   const plain = byName.get("g0-d0");
-  const best = ranked(rows)[0];
+  const best = bestOf(rows);
   const family = (label: string, names: string[]) => {
     const present = names.filter((n) => byName.has(n) && n !== "g0-d0");
     return present.length
@@ -189,7 +198,7 @@ function datasetSection(dataset: string, results: StudyResult[]): string[] {
     `${r.final.modes.mean.toFixed(1)} modes, ${
       r.final.highQuality.mean.toFixed(1)
     }% high quality, reverse KL ${r.final.reverseKl.mean.toFixed(3)}`;
-  const best = ranked(rows)[0];
+  const best = bestOf(rows);
   const lines = [
     `## ${dataset}`,
     "",
