@@ -47,6 +47,7 @@ export function describeParseError(
 ): string {
   const unknown = err.message.match(/Unknown option '([^']+)'/);
   if (unknown) {
+    if (!known.length) return `${unknown[1]}: unknown flag; this task takes none but --help`;
     return known.length <= 12
       ? `${unknown[1]}: unknown flag; accepts ${known.map((f) => `--${f}`).join(", ")}`
       : `${unknown[1]}: unknown flag (see --help for the list)`;

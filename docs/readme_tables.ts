@@ -5,6 +5,7 @@
  * between `<!-- NAME:begin -->` and `<!-- NAME:end -->`; tests/readme_test.ts fails when the
  * README drifts from the code.
  */
+import { parseCli } from "../cli/flags.ts";
 import { ROUTES } from "../serve/routes.ts";
 import { DEFAULTS, FLAGS, formatValue } from "../train/config.ts";
 
@@ -127,6 +128,11 @@ export function withTables(text: string): string {
 }
 
 if (import.meta.main) {
+  parseCli(
+    Deno.args,
+    "deno task readme: rewrite the README's API, flag and quality tables from the code and models.",
+    {},
+  );
   const path = new URL("../README.md", import.meta.url);
   const text = await Deno.readTextFile(path);
   const next = withTables(text);
