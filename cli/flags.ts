@@ -70,7 +70,7 @@ export function flagHelp(about: string, flags: FlagTable): string {
   const names = Object.keys(flags).map((name) =>
     flags[name].type === "boolean" ? `--${name}` : `--${name} VALUE`
   );
-  const width = Math.max(...names.map((n) => n.length)) + 2;
+  const width = Math.max("--help".length, ...names.map((n) => n.length)) + 2;
   const lines = Object.entries(flags).map(([, spec], i) => {
     const dflt = spec.default !== undefined && spec.default !== false && spec.default !== ""
       ? ` (default ${spec.default})`

@@ -136,6 +136,11 @@ if (import.meta.main) {
   const path = new URL("../README.md", import.meta.url);
   const text = await Deno.readTextFile(path);
   const next = withTables(text);
-  if (next !== text) await Deno.writeTextFile(path, next);
+  if (next !== text) {
+    await Deno.writeTextFile(path, next);
+    // The tables are written plain; deno fmt pads their columns as the checked README has them.
+    const fmt = await new Deno.Command("deno", { args: ["fmt", "-q", path.pathname] }).output();
+    if (!fmt.success) throw new Error(`deno fmt README.md: ${new TextDecoder().decode(fmt.stderr)}`);
+  }
   console.log(next === text ? "README tables are current" : "README tables rewritten");
 }
