@@ -215,6 +215,39 @@ Deno.test("resume refuses changed training flags, and a fresh run refuses to ove
   });
 });
 
+Deno.test("a second training into a folder another is writing to stops at once; the lock ends with the first", async (t) => {
+  await withTemp(t, async (dir) => {
+    const quiet = { printer: quietPrinter().printer };
+    const out = `${dir}/m`;
+    let second: Promise<unknown> | undefined;
+    // While the first run is at its third step, a second one with the same --out starts.
+    await runTraining(smallConfig(out, { steps: 5 }), new Set(), {
+      ...quiet,
+      beforeStep: (_gan, step) => {
+        if (step === 2) {
+          // Its error is kept as a value: it arrives while the first run is still training.
+          second = runTraining(smallConfig(out, { steps: 5 }), new Set(), quiet)
+            .then(() => new Error("the second training ran"), (err: Error) => err);
+        }
+      },
+    });
+    const err = await second! as Error;
+    assert.ok(
+      err instanceof TrainingError &&
+        err.message ===
+          `--out: another training is writing to ${out}; wait for it to end or choose another --out`,
+      String(err),
+    );
+    // Released: resuming the finished run's folder is allowed again.
+    const again = await runTraining(
+      smallConfig(out, { steps: 6, resume: true }),
+      new Set(["steps", "resume"]),
+      quiet,
+    );
+    assert.equal(again.step, 6);
+  });
+});
+
 Deno.test("a NaN loss stops training with a clear message and keeps the last good checkpoint", async (t) => {
   await withTemp(t, async (dir) => {
     const out = `${dir}/m`;

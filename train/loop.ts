@@ -61,6 +61,49 @@ export async function runTraining(
   options: RunOptions = {},
 ): Promise<RunResult> {
   const printer = options.printer ?? new ProgressPrinter();
+  const lock = await lockOut(cliConfig.out);
+  try {
+    return await train(cliConfig, explicit, options, printer);
+  } finally {
+    lock.close();
+  }
+}
+
+/**
+ * Takes `out/.lock` (an advisory lock the OS drops when the process ends, however it ends), so a
+ * second training into the same folder, say a study started twice, stops at once instead of
+ * resuming the same checkpoint beside the first.
+ */
+async function lockOut(out: string): Promise<Deno.FsFile> {
+  let file: Deno.FsFile;
+  try {
+    await Deno.mkdir(out, { recursive: true });
+    file = await Deno.open(`${out}/.lock`, { create: true, write: true });
+  } catch (err) {
+    throw new TrainingError(`--out: cannot write to ${out} (${(err as Error).message})`);
+  }
+  if (!(await file.tryLock(true))) {
+    file.close();
+    throw new TrainingError(
+      `--out: another training is writing to ${out}; wait for it to end or choose another --out`,
+    );
+  }
+  // Only the lock's holder clears stale temporary files: another run's may be in flight.
+  try {
+    await prepareOut(out);
+  } catch (err) {
+    file.close();
+    throw err;
+  }
+  return file;
+}
+
+async function train(
+  cliConfig: TrainConfig,
+  explicit: ReadonlySet<keyof TrainConfig>,
+  options: RunOptions,
+  printer: ProgressPrinter,
+): Promise<RunResult> {
   const { config, checkpoint } = await openRun(cliConfig, explicit);
   const backend = await initBackend(config.backend);
   const mnist = DATASET_SPECS[config.dataset].kind === "images"
@@ -127,7 +170,7 @@ function due(every: number, step: number): boolean {
 }
 
 /**
- * Prepares `out` and reads its checkpoint on --resume; the config to train with (the
+ * Reads the checkpoint in `out` on --resume; the config to train with (the
  * checkpoint's, where resuming), with the engine `auto` chose recorded so a resume keeps it.
  */
 async function openRun(
@@ -135,7 +178,6 @@ async function openRun(
   explicit: ReadonlySet<keyof TrainConfig>,
 ): Promise<{ config: TrainConfig; checkpoint?: Awaited<ReturnType<typeof loadCheckpoint>> }> {
   const out = cliConfig.out;
-  await prepareOut(out);
   const checkpoint = cliConfig.resume ? await loadCheckpoint(out) : undefined;
   if (!checkpoint && await exists(checkpointPath(out))) {
     throw new UsageError(
