@@ -90,6 +90,24 @@ async function metadataOf(dir: string): Promise<Record<string, unknown> | undefi
   }
 }
 
+/** The study was stopped by SIGINT or SIGTERM; its runs checkpointed and it can resume. */
+class Stopped extends Error {}
+
+/**
+ * The tasks running now. A stop signal is passed on to them: a training saves its checkpoint
+ * and exits (otherwise it would die of a broken pipe when the study exits and lose up to
+ * `checkpointEvery` steps), and no further run starts.
+ */
+const live = new Set<Deno.ChildProcess>();
+let stopSignal: Deno.Signal | undefined;
+const onStop = (["SIGINT", "SIGTERM"] as const).map((signal) => {
+  const listener = () => {
+    stopSignal ??= signal;
+    for (const child of live) child.kill(signal);
+  };
+  return [signal, listener] as const;
+});
+
 async function task(name: string, args: string[], log: string): Promise<void> {
   // stdout and stderr each append to the log through their own handle.
   const open = () => Deno.open(`${ROOT}/${log}`, { create: true, append: true });
@@ -100,11 +118,13 @@ async function task(name: string, args: string[], log: string): Promise<void> {
     stdout: "piped",
     stderr: "piped",
   }).spawn();
+  live.add(child);
   const [status] = await Promise.all([
     child.status,
     child.stdout.pipeTo(out.writable),
     child.stderr.pipeTo(err.writable),
-  ]);
+  ]).finally(() => live.delete(child));
+  if (stopSignal) throw new Stopped();
   if (!status.success) throw new Error(`deno task ${name} ${args.join(" ")} failed; see ${log}`);
 }
 
@@ -221,12 +241,19 @@ if (values["dry-run"]) {
 if (!values.report) {
   let next = 0;
   const started = performance.now();
+  for (const [signal, listener] of onStop) Deno.addSignalListener(signal, listener);
   await Promise.all(Array.from({ length: jobs }, async () => {
-    while (next < runs.length) {
+    while (next < runs.length && !stopSignal) {
       const run = runs[next++];
       const done = results.get(run.plan)!;
       if (done.has(key({ cell: run.cell.name, seed: run.seed }))) continue;
-      const result = await runOne(run);
+      let result: StudyResult;
+      try {
+        result = await runOne(run);
+      } catch (err) {
+        if (err instanceof Stopped) break;
+        throw err;
+      }
       done.set(key(result), result);
       await writeResults(run.plan);
       const final = result.byStep[String(Math.max(...Object.keys(result.byStep).map(Number)))];
@@ -237,5 +264,12 @@ if (!values.report) {
       );
     }
   }));
+  for (const [signal, listener] of onStop) Deno.removeSignalListener(signal, listener);
+  if (stopSignal) {
+    console.log(
+      `study: ${stopSignal}: stopped; each running training saved its checkpoint; the same command resumes`,
+    );
+    Deno.exit(stopSignal === "SIGINT" ? 130 : 143);
+  }
 }
 for (const plan of plans) await plan.writeReport(all(plan), ROOT);
