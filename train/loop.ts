@@ -98,6 +98,7 @@ async function lockOut(out: string): Promise<Deno.FsFile> {
   return file;
 }
 
+/** The run, once `out` is locked: set-up, the step loop, and what the last step leaves. */
 async function train(
   cliConfig: TrainConfig,
   explicit: ReadonlySet<keyof TrainConfig>,
