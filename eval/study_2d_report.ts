@@ -179,7 +179,12 @@ function answer(rows: Row[], numbers: (r: Row) => string): string {
     family("Packing", ["g0-d0-pack2", "g0-d0-pack4"]),
     family("Dropout-GAN", ["dgan2", "dgan4"]),
     family("Without the weight average", ["g0-d0-noema"]),
-    family("Self-conditioned on 50 k-means clusters", ["g0-d0-sc50", "g0-d0.25-sc50"]),
+    family("Self-conditioned on 50 or 100 k-means clusters", [
+      "g0-d0-sc50",
+      "g0-d0.25-sc50",
+      "g0-d0-sc100",
+      "g0-d0.25-sc100",
+    ]),
     family("The best D-dropout cell with one thing more", [
       "g0-d0.25-latent8",
       "g0-d0.25-latent32",
