@@ -140,7 +140,9 @@ if (import.meta.main) {
     await Deno.writeTextFile(path, next);
     // The tables are written plain; deno fmt pads their columns as the checked README has them.
     const fmt = await new Deno.Command("deno", { args: ["fmt", "-q", path.pathname] }).output();
-    if (!fmt.success) throw new Error(`deno fmt README.md: ${new TextDecoder().decode(fmt.stderr)}`);
+    if (!fmt.success) {
+      throw new Error(`deno fmt README.md: ${new TextDecoder().decode(fmt.stderr)}`);
+    }
   }
   console.log(next === text ? "README tables are current" : "README tables rewritten");
 }
