@@ -169,6 +169,15 @@ async function trainingBench() {
   const pair = await Promise.all(
     [1, 2].map(() => denoRun("bench/train_bench.ts", twoD, "--steps", steps(3000))),
   );
+  // models/grid25's recipe: 100 clusters' one-hot codes widen G's and D's input.
+  const shipped = `${twoD} --self-condition 100`;
+  const shippedTfjs = await denoRun(
+    "bench/train_bench.ts",
+    `${shipped} --engine tfjs`,
+    "--steps",
+    steps(1000),
+  );
+  const shippedFused = await denoRun("bench/train_bench.ts", shipped, "--steps", steps(3000));
   add(
     "train",
     "MNIST default recipe (G 100-512-512-784, D 784-512-256-1)",
@@ -187,6 +196,12 @@ async function trainingBench() {
     `${(sps(twoDFused) / sps(mnistDefault)).toFixed(1)}x the MNIST default (target >= 5x), ${
       (sps(twoDFused) / sps(twoDTfjs)).toFixed(2)
     }x the tfjs step`,
+  );
+  add(
+    "train",
+    "models/grid25's recipe (100 clusters), tfjs / fused step",
+    `${sps(shippedTfjs).toFixed(1)} / ${sps(shippedFused).toFixed(1)} steps/s`,
+    `fused ${(sps(shippedFused) / sps(shippedTfjs)).toFixed(2)}x the tfjs step`,
   );
   add(
     "train",
