@@ -61,6 +61,9 @@ export const STUDY_CELLS: StudyCell[] = [
   { name: "g0.5-d0.5-sc30", flags: dropout("0.5", "0.5", 30), seeds: 1 },
   // 100 clusters: 84% pure by digit (50: 79%), so fewer clusters teach in-between digits.
   { name: "g0.5to0-d0.25to0-sc100", flags: dropout("0.5:0", "0.25:0", 100), seeds: 3 },
+  // The default's clusters without any dropout: does its fading dropout still earn its place?
+  // (On grid25, once G was conditioned, no dropout did as well or better.)
+  { name: "g0-d0-sc100", flags: dropout("0", "0", 100), seeds: 3 },
   // The default plus an auxiliary classifier of the clusters (AC-GAN on k-means labels): D names
   // a real image's cluster, and G is trained so D names the cluster it was asked for.
   {
@@ -76,6 +79,7 @@ export const STUDY_CELLS: StudyCell[] = [
 
 /** The order runs start in: these cells first, then the rest; seed 1 of all before seed 2. */
 export const STUDY_PRIORITY = [
+  "g0-d0-sc100",
   "g0.5to0-d0.25",
   "g0-d0.25",
   "g0.5-d0.5",
