@@ -344,12 +344,13 @@ export class FusedGan extends Gan {
     const fake = this.#batch + rows * sample * 4;
 
     // The same draws as the tfjs step: real labels are the batch's own, fake ones are drawn.
-    const realLabels = classes ? this.data.labels(step) : [];
+    const realBatch = dClasses ? this.data.batch(step) : undefined;
+    const realLabels = classes ? this.data.labels(step, realBatch) : [];
     const fakeLabels = classes
       ? labelsFor(seeds(DRAW.fakeLabels), rows, classes, undefined, this.data.clusters?.weights)
       : [];
     const real = this.#view(this.#batch, rows * sample);
-    if (dClasses) real.set(withLabels(this.data.batch(step), rows, dim, classes, realLabels));
+    if (realBatch) real.set(withLabels(realBatch, rows, dim, classes, realLabels));
     else this.data.batch(step, real);
     const z = this.#view(this.#z, rows * gIn);
     if (classes) {

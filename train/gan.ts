@@ -118,16 +118,17 @@ export class RealData {
 
   /**
    * The digit labels of MNIST batch `step` (the same rows as `batch(step)`), or their clusters
-   * when self-conditioned.
+   * when self-conditioned. A mixture's points are labelled by their nearest centroid: pass
+   * `batch(step)` as `points` if it is drawn already, so it is not drawn twice.
    */
-  labels(step: number): number[] {
+  labels(step: number, points?: Float32Array): number[] {
     if (!this.#mnist) {
       if (!this.clusters) throw new Error("a mixture's points have labels only when clustered");
       const { centroids, weights } = this.clusters;
-      const points = this.batch(step);
+      const drawn = points ?? this.batch(step);
       return Array.from(
         { length: this.rows },
-        (_, i) => nearest(points, i, centroids, weights.length, this.dim).cluster,
+        (_, i) => nearest(drawn, i, centroids, weights.length, this.dim).cluster,
       );
     }
     const start = this.#start(step);
@@ -329,14 +330,15 @@ export class Gan {
       const width = (dim + dClasses) * pack;
       const packRows = (x: tf.Tensor2D) =>
         pack > 1 ? tf.reshape(x, [packed, width]) as tf.Tensor2D : x;
-      const realLabels = classes ? this.data.labels(step) : [];
+      const realBatch = dClasses ? this.data.batch(step) : undefined;
+      const realLabels = classes ? this.data.labels(step, realBatch) : [];
       // Fake labels: uniform digits, or clusters in proportion to their sizes.
       const fakeLabels = classes
         ? labelsFor(seeds(DRAW.fakeLabels), rows, classes, undefined, this.data.clusters?.weights)
         : [];
       // Unconditional batches are drawn straight into the tensors' storage.
       const real = dClasses
-        ? tf.tensor2d(withLabels(this.data.batch(step), rows, dim, classes, realLabels), [
+        ? tf.tensor2d(withLabels(realBatch!, rows, dim, classes, realLabels), [
           rows,
           dim + classes,
         ])
