@@ -157,27 +157,18 @@ async function trainingBench() {
 
   // The small nets (#13): the 2-D recipe on the tfjs step and on the fused WASM step, against
   // the MNIST default recipe in the same run, and two fused runs at once (a study's --jobs 2).
-  const mnistDefault = await denoRun("bench/train_bench.ts", "--train=", "--steps", steps(150));
-  const twoD = "--train=--recipe 2d --dataset grid25";
-  const twoDTfjs = await denoRun(
-    "bench/train_bench.ts",
-    `${twoD} --engine tfjs`,
-    "--steps",
-    steps(1000),
-  );
-  const twoDFused = await denoRun("bench/train_bench.ts", twoD, "--steps", steps(3000));
-  const pair = await Promise.all(
-    [1, 2].map(() => denoRun("bench/train_bench.ts", twoD, "--steps", steps(3000))),
-  );
+  // One train_bench run of the given training flags for `n` steps (a quarter with --quick).
+  const speed = (train: string, n: number) =>
+    denoRun("bench/train_bench.ts", `--train=${train}`, "--steps", steps(n));
+  const mnistDefault = await speed("", 150);
+  const twoD = "--recipe 2d --dataset grid25";
+  const twoDTfjs = await speed(`${twoD} --engine tfjs`, 1000);
+  const twoDFused = await speed(twoD, 3000);
+  const pair = await Promise.all([1, 2].map(() => speed(twoD, 3000)));
   // models/grid25's recipe: 100 clusters' one-hot codes widen G's and D's input.
   const shipped = `${twoD} --self-condition 100`;
-  const shippedTfjs = await denoRun(
-    "bench/train_bench.ts",
-    `${shipped} --engine tfjs`,
-    "--steps",
-    steps(1000),
-  );
-  const shippedFused = await denoRun("bench/train_bench.ts", shipped, "--steps", steps(3000));
+  const shippedTfjs = await speed(`${shipped} --engine tfjs`, 1000);
+  const shippedFused = await speed(shipped, 3000);
   add(
     "train",
     "MNIST default recipe (G 100-512-512-784, D 784-512-256-1)",
