@@ -5,7 +5,7 @@
  */
 import type { StudyCell, StudyResult } from "./study_plans.ts";
 import { answerSection } from "./study_answer.ts";
-import { cellSummary, formatStat, lineChart, type Stat } from "./study_common.ts";
+import { cellSummary, formatStat, lineChart, type Stat, withMostSeeds } from "./study_common.ts";
 
 /**
  * Steps per run: past where the no-dropout GAN's high-quality fraction on grid25 stops rising
@@ -133,10 +133,9 @@ function rowsOf(results: StudyResult[]): Row[] {
   });
 }
 
-/** The best cell among those with the most seeds: one lucky seed does not outrank three. */
+/** The best cell among those with the most seeds. */
 function bestOf(rows: Row[]): Row {
-  const most = Math.max(...rows.map((r) => r.runs.length));
-  return ranked(rows.filter((r) => r.runs.length === most))[0];
+  return ranked(withMostSeeds(rows, (r) => r.runs.length))[0];
 }
 
 /** Best first: most modes, then most high-quality samples, then lowest reverse KL. */

@@ -3,7 +3,7 @@
  * numbers taken from every study's results (MNIST, grid25, ring8), so it never drifts from them.
  */
 import type { StudyResult } from "./study_plans.ts";
-import { cellSummary, formatStat, type Stat } from "./study_common.ts";
+import { cellSummary, formatStat, type Stat, withMostSeeds } from "./study_common.ts";
 
 /** A cell's final-step means, by metric, and its seed count. */
 interface Final {
@@ -67,12 +67,10 @@ interface Verdict {
 function verdict(label: string, results: StudyResult[], scoring: Scoring): Verdict | undefined {
   const cells = finals(results);
   if (!cells.size) return undefined;
-  // The best of a kind among its cells with the most seeds: one lucky seed does not outrank three.
-  const best = (pick: (n: string) => boolean) => {
-    const kind = [...cells.values()].filter((f) => pick(f.name));
-    const most = Math.max(...kind.map((f) => f.seeds));
-    return kind.filter((f) => f.seeds === most).sort(scoring.compare)[0];
-  };
+  // The best of a kind among its cells with the most seeds.
+  const best = (pick: (n: string) => boolean) =>
+    withMostSeeds([...cells.values()].filter((f) => pick(f.name)), (f) => f.seeds)
+      .sort(scoring.compare)[0];
   const plain = cells.get("g0-d0");
   const overall = best(() => true);
   const dOnly = best(isDOnly);

@@ -21,6 +21,14 @@ export function formatStat(x: Stat, digits: number): string {
   return x.n > 1 ? `${x.mean.toFixed(digits)} ± ${x.se.toFixed(digits)}` : x.mean.toFixed(digits);
 }
 
+/**
+ * The items with the most seeds, for picking a best cell: one lucky seed does not outrank three.
+ */
+export function withMostSeeds<T>(items: T[], seeds: (item: T) => number): T[] {
+  const most = Math.max(...items.map(seeds));
+  return items.filter((item) => seeds(item) === most);
+}
+
 /** The steps a cell's runs were scored at, and the mean ± s.e. of a metric at a step. */
 export function cellSummary(runs: StudyResult[]) {
   const steps = [...new Set(runs.flatMap((r) => Object.keys(r.byStep).map(Number)))].sort((a, b) =>
