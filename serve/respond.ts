@@ -5,10 +5,11 @@
 import type { Context } from "hono";
 import { accepts } from "hono/accepts";
 import { ApiFailure } from "./errors.ts";
-import { addTiming, JSON_TYPE, reply } from "./headers.ts";
+import { addTiming, JSON_TYPE, Prepared, reply } from "./headers.ts";
 import { QueueFullError } from "./queue.ts";
 import type { ResponseCache } from "./response_cache.ts";
 import type { ModelState, Served, ServedSet } from "./served.ts";
+import type { Sampler } from "./sampler.ts";
 
 export const IMMUTABLE = "public, max-age=31536000, immutable";
 const MEDIA_TYPES = ["application/json", "image/png"];
@@ -50,34 +51,18 @@ export async function respondWithSamples(
       `format: png needs an image or 2-D point model; ${sampler.id} outputs samples of shape [${sampler.metadata.outputShape}]; use format=json`,
     );
   }
-  const headers: Record<string, string> = {};
-  for (const [key, value] of Object.entries(request.fields)) {
-    headers[`X-${key[0].toUpperCase()}${key.slice(1)}`] = String(value);
-  }
-  if (request.format === undefined) headers["Vary"] = "Accept";
-  if (request.cacheable) {
-    // The engine's version is part of the tag: another engine may round differently.
-    const parts = [
-      sampler.id,
-      sampler.engine,
-      c.req.path.slice(1),
-      format,
-      request.n,
-      ...Object.values(request.fields),
-    ];
-    if (format === "png") parts.push(request.scale);
-    const etag = `"${parts.join("-")}"`;
-    headers["ETag"] = etag;
-    headers["Cache-Control"] = IMMUTABLE;
-    if (matchesEtag(c.req.header("If-None-Match"), etag)) return reply(null, 304, headers);
-    const hit = cache.get(etag);
-    if (hit) {
-      headers["Content-Type"] = hit.type;
-      return reply(hit.body as Uint8Array<ArrayBuffer>, 200, headers);
+  // The ETag names the response exactly; the engine's version is part of it, since another
+  // engine may round differently. Without ?format= the response also varies by Accept.
+  const etag = request.cacheable ? etagOf(c.req.path, sampler, format, request) : undefined;
+  const key = etag && (request.format === undefined ? `${etag} vary` : etag);
+  if (etag) {
+    if (matchesEtag(c.req.header("If-None-Match"), etag)) {
+      return reply(null, 304, sampleHeaders(request, etag));
     }
-  } else {
-    headers["Cache-Control"] = "no-store";
+    const hit = cache.get(key!);
+    if (hit) return hit.response();
   }
+  const headers = sampleHeaders(request, etag);
 
   // Queue wait plus the (possibly batched) predict.
   const generateStart = performance.now();
@@ -101,8 +86,34 @@ export async function respondWithSamples(
     : encoder.encode(sampler.json(request.fields, values, request.n, inputs.labels));
   addTiming(c, "encode", performance.now() - encodeStart);
   headers["Content-Type"] = format === "png" ? "image/png" : JSON_TYPE;
-  if (headers["ETag"]) cache.set(headers["ETag"], { body, type: headers["Content-Type"] });
-  return reply(body as Uint8Array<ArrayBuffer>, 200, headers);
+  if (!key) return reply(body as Uint8Array<ArrayBuffer>, 200, headers);
+  const ready = new Prepared(body as Uint8Array<ArrayBuffer>, 200, headers);
+  cache.set(key, ready, body.length);
+  return ready.response();
+}
+
+/** The tag of a seeded response: model id, engine, route, format, n, the fields, PNG scale. */
+function etagOf(path: string, sampler: Sampler, format: string, request: SampleRequest): string {
+  const parts = [sampler.id, sampler.engine, path.slice(1), format, request.n];
+  for (const key in request.fields) parts.push(request.fields[key]);
+  if (format === "png") parts.push(request.scale);
+  return `"${parts.join("-")}"`;
+}
+
+/** The headers of a sample response before its Content-Type: X-Seed and kin, Vary, caching. */
+function sampleHeaders(request: SampleRequest, etag: string | undefined): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const key in request.fields) {
+    headers[`X-${key[0].toUpperCase()}${key.slice(1)}`] = String(request.fields[key]);
+  }
+  if (request.format === undefined) headers["Vary"] = "Accept";
+  if (etag) {
+    headers["ETag"] = etag;
+    headers["Cache-Control"] = IMMUTABLE;
+  } else {
+    headers["Cache-Control"] = "no-store";
+  }
+  return headers;
 }
 
 function matchesEtag(header: string | undefined, etag: string): boolean {

@@ -1,32 +1,27 @@
 /**
- * Recently served sample bodies by ETag. A seeded request names its response exactly (model,
+ * Recently served sample responses by key. A seeded request names its response exactly (model,
  * engine, route, format, n, seed, label, scale), so a repeat is answered from here without
- * generating or encoding again, as an edge cache would. Bounded by bytes; least recently used
- * out first.
+ * generating, encoding or validating headers again, as an edge cache would. Bounded by body
+ * bytes; least recently used out first.
  *
  * ```ts
  * const cache = new ResponseCache(8 * 2 ** 20);
- * cache.set(etag, { body, type: "image/png" });
- * cache.get(etag); // the same entry, now the most recently used
+ * cache.set(etag, new Prepared(body, 200, headers), body.length);
+ * cache.get(etag)?.response(); // the same response again, now the most recently used
  * ```
  */
-
-export interface CachedBody {
-  body: Uint8Array;
-  /** The Content-Type it was served with. */
-  type: string;
-}
+import type { Prepared } from "./headers.ts";
 
 /** The default bound: 8 MiB, a few thousand n=1 JSON bodies or a few dozen large PNGs. */
 export const RESPONSE_CACHE_BYTES = 8 * 2 ** 20;
 
 export class ResponseCache {
-  readonly #entries = new Map<string, CachedBody>();
+  readonly #entries = new Map<string, { value: Prepared; bytes: number }>();
   #bytes = 0;
 
   constructor(readonly maxBytes: number = RESPONSE_CACHE_BYTES) {}
 
-  /** Bytes held. */
+  /** Body bytes held. */
   get bytes(): number {
     return this.#bytes;
   }
@@ -35,30 +30,28 @@ export class ResponseCache {
     return this.#entries.size;
   }
 
-  get(key: string): CachedBody | undefined {
+  get(key: string): Prepared | undefined {
     const hit = this.#entries.get(key);
-    if (hit) {
-      this.#entries.delete(key);
-      this.#entries.set(key, hit);
-    }
-    return hit;
+    if (!hit) return undefined;
+    this.#entries.delete(key);
+    this.#entries.set(key, hit);
+    return hit.value;
   }
 
-  /** Keeps `entry` unless it alone exceeds the bound; evicts the oldest to make room. */
-  set(key: string, entry: CachedBody): void {
-    const size = entry.body.length;
-    if (size > this.maxBytes) return;
+  /** Keeps `value` (a body of `bytes`) unless it alone exceeds the bound; evicts the oldest to make room. */
+  set(key: string, value: Prepared, bytes: number): void {
+    if (bytes > this.maxBytes) return;
     const old = this.#entries.get(key);
     if (old) {
       this.#entries.delete(key);
-      this.#bytes -= old.body.length;
+      this.#bytes -= old.bytes;
     }
-    this.#entries.set(key, entry);
-    this.#bytes += size;
-    for (const [oldest, value] of this.#entries) {
+    this.#entries.set(key, { value, bytes });
+    this.#bytes += bytes;
+    for (const [oldest, entry] of this.#entries) {
       if (this.#bytes <= this.maxBytes) break;
       this.#entries.delete(oldest);
-      this.#bytes -= value.body.length;
+      this.#bytes -= entry.bytes;
     }
   }
 }

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { loadEdgeGenerator } from "../engine/edge_generator.ts";
 import { createApp } from "../serve/app.ts";
 import { Sampler } from "../serve/sampler.ts";
+import { queryPairs } from "../serve/params.ts";
 import { runSoak } from "../bench/soak.ts";
 import { startServer, trainTinyModel } from "./helpers.ts";
 
@@ -55,6 +56,9 @@ const CASES: Case[] = [
   ["GET", "/sample?scale=0&format=png", 400, "invalid_parameter"],
   ["GET", "/sample?scale=1000000&format=png", 400, "invalid_parameter"],
   ["GET", "/sample?callback=alert(1)", 400, "unknown_parameter"],
+  ["GET", "/sample?constructor=1", 400, "unknown_parameter"],
+  ["GET", "/sample?__proto__=1&toString=2", 400, "unknown_parameter"],
+  ["GET", "/healthz?hasOwnProperty", 400, "unknown_parameter"],
   ["GET", "/sample?%E2%80%AE=1", 400, "unknown_parameter"],
   ["GET", `/sample?n=${"1".repeat(65_536)}`, 400, "query_too_long"],
   ["GET", `/sample?${"a=1&".repeat(20_000)}`, 400, "query_too_long"],
@@ -157,4 +161,22 @@ Deno.test("a short soak (mixed good and hostile requests) has no 5xx, no model-m
   assert.deepEqual(r.failures, []);
   assert.ok(r.requests > 500, `${r.requests} requests`);
   assert.ok(r.statuses["200"] > 0 && r.statuses["400"] > 0 && r.statuses["404"] > 0);
+});
+
+Deno.test("query strings split as URLSearchParams splits them", () => {
+  const cases = [
+    "n=4&seed=1",
+    "a=1&&b=2&",
+    "&",
+    "=x",
+    "a==b",
+    "flag",
+    "seed=1&seed=2",
+    "n=%34",
+    "model=a+b",
+    "format=json&scale=",
+    "x=%ZZ",
+    "é=ü",
+  ];
+  for (const q of cases) assert.deepEqual([...queryPairs(q)], [...new URLSearchParams(q)], q);
 });

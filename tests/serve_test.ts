@@ -9,6 +9,7 @@ import { decodePng } from "./png_decode.ts";
 import { latentBatch } from "../random/seeded.ts";
 import { createApp } from "../serve/app.ts";
 import { ResponseCache } from "../serve/response_cache.ts";
+import { Prepared } from "../serve/headers.ts";
 import { Sampler } from "../serve/sampler.ts";
 import { SAMPLE_LIMITS } from "../serve/params.ts";
 import { startServer, taskArgs, trainTinyModel } from "./helpers.ts";
@@ -518,6 +519,12 @@ Deno.test("a repeated seeded request is answered from the cache: the same bytes,
   assert.doesNotMatch(again.headers.get("Server-Timing")!, /generate/);
   assert.equal(again.headers.get("ETag"), first.headers.get("ETag"));
   assert.equal(again.headers.get("Content-Type"), "image/png");
+  // The same headers, each once, apart from the per-request id and timing.
+  const listed = (res: Response) =>
+    [...res.headers].filter(([name]) => !/^(x-request-id|server-timing)$/.test(name));
+  assert.deepEqual(listed(again), listed(first));
+  assert.equal(again.headers.get("Access-Control-Allow-Origin"), "*");
+  assert.notEqual(again.headers.get("X-Request-Id"), first.headers.get("X-Request-Id"));
   // Unseeded requests are never cached; with no cache every request generates.
   const uncached = createApp({ ready: true, sampler }, { cacheBytes: 0 });
   for (let i = 0; i < 2; i++) {
@@ -527,20 +534,23 @@ Deno.test("a repeated seeded request is answered from the cache: the same bytes,
   }
 });
 
-Deno.test("the response cache keeps the most recently used bodies within its byte bound", () => {
+Deno.test("the response cache keeps the most recently used responses within its byte bound", async () => {
   const cache = new ResponseCache(10);
-  const bytes = (text: string) => new TextEncoder().encode(text);
-  const text = (body?: Uint8Array) => body && new TextDecoder().decode(body);
-  cache.set("a", { body: bytes("aaaa"), type: "t" });
-  cache.set("b", { body: bytes("bbbb"), type: "t" });
+  const keep = (key: string, text: string) =>
+    cache.set(key, new Prepared(text, 200, { "Content-Type": "text/plain" }), text.length);
+  const text = async (key: string) => await cache.get(key)?.response().text();
+  keep("a", "aaaa");
+  keep("b", "bbbb");
   cache.get("a"); // a is now the most recent
-  cache.set("c", { body: bytes("cccc"), type: "t" }); // 12 bytes: b, the least recent, goes
-  assert.deepEqual(
-    [text(cache.get("a")?.body), cache.get("b"), text(cache.get("c")?.body)],
-    ["aaaa", undefined, "cccc"],
-  );
+  keep("c", "cccc"); // 12 bytes: b, the least recent, goes
+  assert.deepEqual([await text("a"), await text("b"), await text("c")], [
+    "aaaa",
+    undefined,
+    "cccc",
+  ]);
+  assert.equal(await text("a"), "aaaa", "a prepared response serves again and again");
   assert.equal(cache.bytes, 8);
-  cache.set("huge", { body: bytes("x".repeat(11)), type: "t" }); // larger than the bound: not kept
+  keep("huge", "x".repeat(11)); // larger than the bound: not kept
   assert.equal(cache.get("huge"), undefined);
   assert.equal(cache.size, 2);
 });

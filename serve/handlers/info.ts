@@ -3,13 +3,17 @@ import type { Hono } from "hono";
 import { MODEL_PARAMS } from "../params.ts";
 import { ApiFailure, query } from "../errors.ts";
 import { openApiDocument } from "../routes.ts";
-import { JSON_TYPE, reply, replyJson } from "../headers.ts";
+import { JSON_TYPE, Prepared, replyJson } from "../headers.ts";
 
 const NO_STORE = { "Cache-Control": "no-store" };
 import type { ServedSet } from "../served.ts";
 
 export function mountInfoRoutes(app: Hono, models: ServedSet): void {
-  const openApi = JSON.stringify(openApiDocument());
+  const openApi = new Prepared(JSON.stringify(openApiDocument()), 200, {
+    "Content-Type": JSON_TYPE,
+    "Cache-Control": "no-cache",
+  });
+  const health = new Map<string, Prepared>();
   app.get("/models", (c) => {
     query(c, {});
     return replyJson(
@@ -34,7 +38,15 @@ export function mountInfoRoutes(app: Hono, models: ServedSet): void {
     // against 62,000 requests/s for the same headers), and a probe is called often.
     const status: Record<string, string> = {};
     for (const e of models.entries.values()) status[e.name] = models.statusOf(e);
-    return replyJson({ status: "ok", models: status }, 200, NO_STORE);
+    // A probe sees the same few bodies again and again: each is prepared once (see Prepared).
+    const body = JSON.stringify({ status: "ok", models: status });
+    let ready = health.get(body);
+    if (!ready) {
+      if (health.size >= 64) health.clear();
+      ready = new Prepared(body, 200, { "Content-Type": JSON_TYPE, ...NO_STORE });
+      health.set(body, ready);
+    }
+    return ready.response();
   });
 
   app.get("/model", async (c) => {
@@ -54,6 +66,6 @@ export function mountInfoRoutes(app: Hono, models: ServedSet): void {
 
   app.get("/openapi.json", (c) => {
     query(c, {});
-    return reply(openApi, 200, { "Content-Type": JSON_TYPE, "Cache-Control": "no-cache" });
+    return openApi.response();
   });
 }
