@@ -15,7 +15,7 @@ import {
   type GeneratorMetadata,
   generatorMismatch,
 } from "../format/generator_format.ts";
-import { ModelLoadError, readModelJson, readWeights } from "../format/model_files.ts";
+import { ModelLoadError, readModelJson, readWeightsVerifying } from "../format/model_files.ts";
 
 /** What the server needs from a generator: its metadata and a dropout-off forward pass. */
 export interface GeneratorRunner {
@@ -52,7 +52,10 @@ export async function loadEdgeGenerator(dir: string): Promise<GeneratorRunner> {
   const jsonPath = `${dir}/model.json`;
   const json = await readModelJson(jsonPath, checkMetadata);
   const metadata = json.userDefinedMetadata.edgegan as unknown as GeneratorMetadata;
-  const bytes = await readWeights(dir, json);
+  // The weights' hash is checked while the engine is built and run on the golden sample; a
+  // model is returned only after both passed, and a changed file is reported as such first.
+  const { bytes, verified } = await readWeightsVerifying(dir, json);
+  verified.catch(() => {}); // awaited below on every path
   let net: DenseNet;
   try {
     net = DenseNet.fromLayers(
@@ -61,6 +64,7 @@ export async function loadEdgeGenerator(dir: string): Promise<GeneratorRunner> {
       bytes,
     );
   } catch (err) {
+    await verified;
     if (!(err instanceof UnsupportedModelError)) throw err;
     const { tfjsGenerator } = await import("./tfjs_generator.ts");
     return tfjsGenerator(jsonPath, json, metadata, bytes);
@@ -71,6 +75,7 @@ export async function loadEdgeGenerator(dir: string): Promise<GeneratorRunner> {
     [null, net.outDim],
     (inputs, n) => net.predict(inputs, n),
   );
+  await verified;
   if (mismatch) throw new ModelLoadError(jsonPath, mismatch);
   return new EdgeGenerator(metadata, net);
 }

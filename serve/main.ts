@@ -1,7 +1,8 @@
 /**
  * `deno task serve`: serve every generator under models/ (or those named), each loaded once and
- * self-tested. The default model loads before the server listens; the others start loading a
- * moment after (a request for one that is still loading waits for it).
+ * self-tested. The default model loads while the server starts listening, and the startup line
+ * is printed once it is ready; the others load after the first response (a request for one that
+ * is still loading waits for it).
  *
  * If a model cannot be loaded or fails its self-test (weights hash, golden sample), the server
  * still starts, logs one line, and answers 503 with the reason for that model while the others
@@ -11,8 +12,9 @@
 import { loadEdgeGenerator } from "../engine/edge_generator.ts";
 import { ModelLoadError } from "../format/model_files.ts";
 import { FORMAT_NAME } from "../format/generator_format.ts";
-import type { ModelEntry, ModelState } from "./app.ts";
+import type { ModelState } from "./app.ts";
 import { loadPngEncoder, Sampler } from "./sampler.ts";
+import { nextTask } from "./queue.ts";
 
 const MODELS_DIR = new URL("../models/", import.meta.url).pathname;
 const DEFAULT_NAME = "mnist";
@@ -147,40 +149,52 @@ async function loadState(dir: string): Promise<ModelState> {
 if (import.meta.main) {
   const flags = parseFlags(Deno.args);
   const { dirs, defaultName } = modelFolders(flags);
-  // The default model's files are read and checked while Hono and the routes load (measured:
-  // ~10 ms off the cold start); the others load after listen.
-  const [state, { createApp }] = await Promise.all([
-    loadState(dirs.get(defaultName)!),
-    import("./app.ts"),
-  ]);
   const loading = new Map<string, Promise<ModelState>>();
   const load = (name: string) => {
     if (!loading.has(name)) loading.set(name, loadState(dirs.get(name)!));
     return loading.get(name)!;
   };
-  const models: ModelEntry[] = [...dirs.keys()].map((name) => ({
-    name,
-    state: name === defaultName ? state : () => load(name),
-  }));
-  const app = createApp({ models, defaultName });
-  const others = models.filter((m) => typeof m.state === "function");
-  Deno.serve({
-    hostname: flags.host,
-    port: flags.port,
-    onListen: ({ hostname, port }) => {
-      const what = state.ready ? state.sampler.id : "no model (503)";
-      const more = others.length ? ` (default; also ${others.map((m) => m.name).join(", ")})` : "";
-      console.log(`edgegan: serving ${what}${more} on http://${hostname}:${port}/`);
-      // Off the cold path: the PNG codec (node:zlib, 35-70 ms of blocking module evaluation)
-      // loads a second after the server starts answering, or on the first PNG request if
-      // that comes sooner. Loading it at once would stall the first request (measured: 60 ms).
-      setTimeout(() => {
-        loadPngEncoder().catch((err) => console.error(`error: PNG encoder: ${err.message}`));
-      }, 1000);
-      // The other models load in the background, one after another, off the first requests.
-      setTimeout(async () => {
-        for (const m of others) await load(m.name);
-      }, 200);
+  // The default model loads while Hono and the routes load and the server starts listening (its
+  // file reads and hash run off the main thread); a request meanwhile waits for it, and /healthz
+  // answers 503 "loading". The others load after the first response, or on first use.
+  const first = load(defaultName);
+  const { createApp } = await import("./app.ts");
+  const others = [...dirs.keys()].filter((name) => name !== defaultName);
+  const app = createApp({
+    models: [...dirs.keys()].map((name) => ({
+      name,
+      state: name === defaultName ? first : () => load(name),
+    })),
+    defaultName,
+  });
+  // Work kept off the first request: the PNG codec (node:zlib, 35-70 ms of blocking module
+  // evaluation) a second later, or on the first PNG request if that comes sooner (loading it at
+  // once stalled the first request by 60 ms), and the other models one after another. It is
+  // scheduled once the first response is out, because Deno's first setTimeout loads its timer
+  // modules (~5 ms, measured) and that would delay the first answer.
+  let background: (() => void) | undefined = () => {
+    setTimeout(() => {
+      loadPngEncoder().catch((err) => console.error(`error: PNG encoder: ${err.message}`));
+    }, 1000);
+    setTimeout(async () => {
+      for (const name of others) await load(name);
+    }, 200);
+  };
+  const listening = Promise.withResolvers<Deno.NetAddr>();
+  Deno.serve(
+    { hostname: flags.host, port: flags.port, onListen: listening.resolve },
+    (req, info) => {
+      const res = app.fetch(req, info);
+      if (background) {
+        const start = background;
+        background = undefined;
+        Promise.resolve(res).finally(() => nextTask(start));
+      }
+      return res;
     },
-  }, app.fetch);
+  );
+  const [state, { hostname, port }] = await Promise.all([first, listening.promise]);
+  const what = state.ready ? state.sampler.id : "no model (503)";
+  const more = others.length ? ` (default; also ${others.join(", ")})` : "";
+  console.log(`edgegan: serving ${what}${more} on http://${hostname}:${port}/`);
 }

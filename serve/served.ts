@@ -18,8 +18,11 @@ export type ModelState = { ready: true; sampler: Sampler } | { ready: false; rea
 /** One served model: its name (the ?model= value) and its state, or how to load it. */
 export interface ModelEntry {
   name: string;
-  /** The state, or a loader run on first use (memoised), so models may load after listen. */
-  state: ModelState | (() => Promise<ModelState>);
+  /**
+   * The state; or the state still loading (a promise); or a loader run on first use (memoised),
+   * so models may load after listen.
+   */
+  state: ModelState | Promise<ModelState> | (() => Promise<ModelState>);
 }
 
 /** Every model a server offers and the one used without ?model=. */
@@ -39,7 +42,8 @@ export class Served {
     private readonly source: ModelEntry["state"],
     private readonly queueOptions?: Partial<QueueOptions>,
   ) {
-    if (typeof source !== "function") this.#settle(source);
+    if (source instanceof Promise) this.load();
+    else if (typeof source !== "function") this.#settle(source);
   }
 
   /** The settled state, without a microtask on the request path once the model is loaded. */
@@ -50,8 +54,8 @@ export class Served {
   /** Starts loading (once) and resolves to the settled state. */
   load(): Promise<ModelState> {
     if (this.state) return Promise.resolve(this.state);
-    const source = this.source as () => Promise<ModelState>;
-    return this.#loading ??= source().catch((err) => ({
+    const source = this.source as Promise<ModelState> | (() => Promise<ModelState>);
+    return this.#loading ??= (source instanceof Promise ? source : source()).catch((err) => ({
       ready: false as const,
       reason: (err as Error).message,
     })).then((state) => this.#settle(state));
