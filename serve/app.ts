@@ -9,10 +9,9 @@
  * ```
  */
 import { Hono } from "hono";
-import { methodNotAllowed } from "hono/method-not-allowed";
 import { ROUTES } from "./routes.ts";
 import type { QueueOptions } from "./queue.ts";
-import { edgeHeaders } from "./headers.ts";
+import { withEdgeHeaders } from "./headers.ts";
 import { ResponseCache } from "./response_cache.ts";
 import { ApiFailure, clip, errorResponse } from "./errors.ts";
 import { type ModelState, nameOf, type ServedModels, ServedSet } from "./served.ts";
@@ -34,7 +33,7 @@ export interface AppOptions {
  * every model route takes `?model=NAME`, and without it uses the default.
  */
 export function createApp(input: ModelState | ServedModels, options: AppOptions = {}): Hono {
-  const app = new Hono();
+  const app = withEdgeHeaders(new Hono());
   const models = new ServedSet(
     "models" in input
       ? input
@@ -43,25 +42,24 @@ export function createApp(input: ModelState | ServedModels, options: AppOptions 
   );
   const cache = new ResponseCache(options.cacheBytes);
 
-  app.use(edgeHeaders());
-  app.use(methodNotAllowed({
-    app,
-    onMethodNotAllowed: (c, methods) =>
-      errorResponse(
+  mountSampleRoutes(app, models, cache);
+  mountInfoRoutes(app, models);
+  mountPage(app, models);
+
+  // No route for the path: a 405 naming the methods when the path has routes for others.
+  app.notFound((c) => {
+    const methods = allowedMethods(app, c.req.path);
+    if (methods) {
+      return errorResponse(
         new ApiFailure(
           405,
           "method_not_allowed",
           `${c.req.method} is not allowed on ${c.req.path}; use ${methods.join(" or ")}`,
           { Allow: methods.join(", ") },
         ),
-      ),
-  }));
-  mountSampleRoutes(app, models, cache);
-  mountInfoRoutes(app, models);
-  mountPage(app, models);
-
-  app.notFound((c) =>
-    errorResponse(
+      );
+    }
+    return errorResponse(
       new ApiFailure(
         404,
         "not_found",
@@ -69,8 +67,8 @@ export function createApp(input: ModelState | ServedModels, options: AppOptions 
           ROUTES.map((r) => r.path).join(", ")
         }`,
       ),
-    )
-  );
+    );
+  });
   // The one error path: refusals thrown by handlers, and anything unexpected as a logged 500.
   app.onError((err, c) => {
     if (err instanceof ApiFailure) return errorResponse(err);
@@ -85,3 +83,27 @@ export function createApp(input: ModelState | ServedModels, options: AppOptions 
   });
   return app;
 }
+
+/**
+ * The methods `app` routes for `path` (GET implying HEAD), or undefined if none. Every route here
+ * is a fixed path, so a map from path to methods does what hono's methodNotAllowed middleware
+ * does, without putting a middleware layer on every request (see withEdgeHeaders).
+ */
+function allowedMethods(app: Hono, path: string): string[] | undefined {
+  let byPath = methodsByApp.get(app);
+  if (!byPath) {
+    byPath = new Map();
+    for (const route of app.routes) {
+      if (route.method === "ALL") continue;
+      const methods = byPath.get(route.path) ?? new Set<string>();
+      methods.add(route.method);
+      if (route.method === "GET") methods.add("HEAD");
+      byPath.set(route.path, methods);
+    }
+    methodsByApp.set(app, byPath);
+  }
+  const methods = byPath.get(path);
+  return methods && [...methods];
+}
+
+const methodsByApp = new WeakMap<Hono, Map<string, Set<string>>>();

@@ -1,6 +1,7 @@
 /**
- * Every response's headers from one middleware: CORS for any origin (and the preflight answer),
- * the security headers that matter for the response's kind, `X-Request-Id` and `Server-Timing`.
+ * Every response's headers from one place (`withEdgeHeaders`): CORS for any origin (and the
+ * preflight answer), the security headers that matter for the response's kind, `X-Request-Id`
+ * and `Server-Timing`.
  *
  * It replaces hono's requestId, timing, secureHeaders and cors middlewares. Measured in-process
  * (app.fetch, this machine): /healthz took 124 µs against 8.6 µs for a bare Hono app, and the
@@ -14,11 +15,11 @@
  * 130,000 to 67,000-77,000 requests/s), so the list per kind stays short.
  *
  * ```ts
- * app.use(edgeHeaders());
+ * const app = withEdgeHeaders(new Hono());
  * addTiming(c, "generate", ms); // in a handler: one more Server-Timing metric
  * ```
  */
-import type { Context, MiddlewareHandler } from "hono";
+import type { Context, Hono } from "hono";
 
 /** Headers a client may read across origins. */
 export const EXPOSED_HEADERS = [
@@ -95,14 +96,15 @@ export function replyJson(
 /** JSON is UTF-8 by definition (RFC 8259), so no charset parameter. */
 export const JSON_TYPE = "application/json";
 
-const timings = new WeakMap<Context, string[]>();
+/** Server-Timing metrics by request (the Request object Hono's context wraps). */
+const timings = new WeakMap<Request, string[]>();
 
 /** Adds a `Server-Timing` metric (milliseconds) to the current response. */
 export function addTiming(c: Context, name: string, ms: number): void {
-  const list = timings.get(c);
+  const list = timings.get(c.req.raw);
   const metric = `${name};dur=${ms.toFixed(1)}`;
   if (list) list.push(metric);
-  else timings.set(c, [metric]);
+  else timings.set(c.req.raw, [metric]);
 }
 
 /** The edge headers that depend only on the response: CORS, nosniff, and those for its kind. */
@@ -149,25 +151,42 @@ export class Prepared {
   }
 }
 
-export function edgeHeaders(): MiddlewareHandler {
-  return async (c, next) => {
+/**
+ * Gives every response of `app` the edge headers, and answers CORS preflights, by wrapping its
+ * `fetch` (which `app.request` calls too) rather than as a middleware: with any middleware Hono
+ * runs each request through its async compose chain, and a route's handler can no longer answer
+ * synchronously (measured in-process: 2.4 µs of a cached sample's 6.1 µs went to one
+ * middleware layer).
+ *
+ * ```ts
+ * const app = withEdgeHeaders(new Hono());
+ * ```
+ */
+export function withEdgeHeaders(app: Hono): Hono {
+  const dispatch = app.fetch;
+  app.fetch = (request, ...rest) => {
     const start = performance.now();
-    const given = c.req.header("X-Request-Id");
+    const given = request.headers.get("X-Request-Id");
     const id = given && CLIENT_ID.test(given) ? given : crypto.randomUUID();
-    if (c.req.method === "OPTIONS") {
+    const finish = (res: Response) => {
+      const h = res.headers;
+      if (!prepared.has(res)) addEdgeHeaders(h);
+      h.append("X-Request-Id", id);
+      const metrics = timings.get(request);
+      const total = `total;dur=${(performance.now() - start).toFixed(1)}`;
+      h.append("Server-Timing", metrics ? `${metrics.join(", ")}, ${total}` : total);
+      return res;
+    };
+    if (request.method === "OPTIONS") {
       // CORS preflight: any origin may GET or HEAD, with the headers it asks for.
-      const asked = c.req.header("Access-Control-Request-Headers");
-      c.res = new Response(null, { status: 204 });
-      c.res.headers.set("Access-Control-Allow-Methods", "GET,HEAD");
-      if (asked) c.res.headers.set("Access-Control-Allow-Headers", asked);
-    } else {
-      await next();
+      const asked = request.headers.get("Access-Control-Request-Headers");
+      const res = new Response(null, { status: 204 });
+      res.headers.set("Access-Control-Allow-Methods", "GET,HEAD");
+      if (asked) res.headers.set("Access-Control-Allow-Headers", asked);
+      return finish(res);
     }
-    const h = c.res.headers;
-    if (!prepared.has(c.res)) addEdgeHeaders(h);
-    h.append("X-Request-Id", id);
-    const metrics = timings.get(c);
-    const total = `total;dur=${(performance.now() - start).toFixed(1)}`;
-    h.append("Server-Timing", metrics ? `${metrics.join(", ")}, ${total}` : total);
+    const res = dispatch(request, ...rest);
+    return res instanceof Promise ? res.then(finish) : finish(res);
   };
+  return app;
 }

@@ -156,6 +156,9 @@ export const PAGE_PARAMS = {
 type Specs = Record<string, ParamSpec<unknown>>;
 type Values<S extends Specs> = { [K in keyof S]?: S[K] extends ParamSpec<infer T> ? T : never };
 
+/** The parsed parameters of a route with these specs. */
+export type Params<S extends Specs> = Values<S>;
+
 export type ParseResult<S extends Specs> = { ok: true; values: Values<S> } | {
   ok: false;
   error: ApiError;

@@ -13,7 +13,6 @@ import type { Sampler } from "./sampler.ts";
 
 export const IMMUTABLE = "public, max-age=31536000, immutable";
 const MEDIA_TYPES = ["application/json", "image/png"];
-const encoder = new TextEncoder();
 
 /** What a sample route asks of the tail. */
 export interface SampleRequest {
@@ -29,14 +28,14 @@ export interface SampleRequest {
   cacheable: boolean;
 }
 
-export async function respondWithSamples(
+export function respondWithSamples(
   c: Context,
   models: ServedSet,
   cache: ResponseCache,
   entry: Served,
   state: ModelState,
   request: SampleRequest,
-): Promise<Response> {
+): Response | Promise<Response> {
   const sampler = models.readySampler(entry, state);
   // Without ?format=, the Accept header picks (hono/accepts: highest q, then most specific).
   const format = request.format ??
@@ -62,8 +61,20 @@ export async function respondWithSamples(
     const hit = cache.get(key!);
     if (hit) return hit.response();
   }
-  const headers = sampleHeaders(request, etag);
+  return generate(c, cache, entry, sampler, format, request, key, sampleHeaders(request, etag));
+}
 
+/** A response made now: queued generation, encoding, and the cache for a seeded one (`key`). */
+async function generate(
+  c: Context,
+  cache: ResponseCache,
+  entry: Served,
+  sampler: Sampler,
+  format: "json" | "png",
+  request: SampleRequest,
+  key: string | undefined,
+  headers: Record<string, string>,
+): Promise<Response> {
   // Queue wait plus the (possibly batched) predict.
   const generateStart = performance.now();
   let values: Float32Array;
@@ -80,13 +91,12 @@ export async function respondWithSamples(
     addTiming(c, "generate", performance.now() - generateStart);
   }
   const encodeStart = performance.now();
-  // Bytes, not a string: a cached body is then sent as it is, with no re-encoding per request.
   const body = format === "png"
     ? await sampler.png(values, request.n, request.scale, request.cols)
-    : encoder.encode(sampler.json(request.fields, values, request.n, inputs.labels));
+    : sampler.json(request.fields, values, request.n, inputs.labels);
   addTiming(c, "encode", performance.now() - encodeStart);
   headers["Content-Type"] = format === "png" ? "image/png" : JSON_TYPE;
-  if (!key) return reply(body as Uint8Array<ArrayBuffer>, 200, headers);
+  if (!key || !cache.admit(key)) return reply(body as Uint8Array<ArrayBuffer>, 200, headers);
   const ready = new Prepared(body as Uint8Array<ArrayBuffer>, 200, headers);
   cache.set(key, ready, body.length);
   return ready.response();

@@ -15,8 +15,13 @@ import type { Prepared } from "./headers.ts";
 /** The default bound: 8 MiB, a few thousand n=1 JSON bodies or a few dozen large PNGs. */
 export const RESPONSE_CACHE_BYTES = 8 * 2 ** 20;
 
+/** Keys remembered between a first and a second request. */
+const SEEN_KEYS = 4096;
+
 export class ResponseCache {
   readonly #entries = new Map<string, { value: Prepared; bytes: number }>();
+  /** Keys asked for once, not yet kept; forgotten wholesale when full. */
+  readonly #seen = new Set<string>();
   #bytes = 0;
 
   constructor(readonly maxBytes: number = RESPONSE_CACHE_BYTES) {}
@@ -36,6 +41,14 @@ export class ResponseCache {
     this.#entries.delete(key);
     this.#entries.set(key, hit);
     return hit.value;
+  }
+
+  /** Whether to keep the response for `key`: true if it was asked for recently already. */
+  admit(key: string): boolean {
+    if (this.#seen.delete(key)) return true;
+    if (this.#seen.size >= SEEN_KEYS) this.#seen.clear();
+    this.#seen.add(key);
+    return false;
   }
 
   /** Keeps `value` (a body of `bytes`) unless it alone exceeds the bound; evicts the oldest to make room. */

@@ -4,7 +4,7 @@
  *
  * ```ts
  * const sampler = new Sampler(await loadEdgeGenerator("models/mnist"));
- * const body = sampler.json({ seed: 42 }, sampler.generate(42, 4), 4); // '{"model":…,"seed":42,…}'
+ * const body = sampler.json({ seed: 42 }, sampler.generate(42, 4), 4); // bytes of '{"model":…,"seed":42,…}'
  * ```
  */
 import type { GeneratorRunner } from "../engine/edge_generator.ts";
@@ -16,6 +16,14 @@ import { MIXTURES } from "../datasets/mixtures.ts";
 
 /** The PNG codec, imported on first use (it pulls in node:zlib: 35-70 ms off the cold start). */
 let png: Promise<typeof import("../image/png.ts")> | undefined;
+const encoder = new TextEncoder();
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
 export function loadPngEncoder(): Promise<typeof import("../image/png.ts")> {
   return png ??= import("../image/png.ts");
 }
@@ -100,13 +108,13 @@ export class Sampler {
     return this.#loaded.predict(inputs, n);
   }
 
-  /** The JSON body for `n` samples; `fields` (seed, or from/to/steps) are echoed. */
+  /** The JSON body (UTF-8) for `n` samples; `fields` (seed, or from/to/steps) are echoed. */
   json(
     fields: Record<string, number>,
     values: Float32Array,
     n: number,
     labels: number[] = [],
-  ): string {
+  ): Uint8Array<ArrayBuffer> {
     const size = this.sampleSize;
     const flat = this.isImage ? toPixels(values, this.metadata.outputRange!) : values;
     const head: Omit<SampleBody, "samples"> = {
@@ -119,11 +127,42 @@ export class Sampler {
       // A self-conditioned model's one-hot classes are clusters, not digits: named as such.
       ...(labels.length ? this.metadata.clusters ? { clusters: labels } : { labels } : {}),
     };
-    // Typed-array join is several times faster than JSON.stringify of nested number arrays
-    // (measured: JSON encoding was a fifth of the server's CPU at n = 1) and prints the same.
-    const rows: string[] = [];
-    for (let i = 0; i < n; i++) rows.push(`[${flat.subarray(i * size, (i + 1) * size).join(",")}]`);
-    return `${JSON.stringify(head).slice(0, -1)},"samples":[${rows.join(",")}]}`;
+    const start = encoder.encode(`${JSON.stringify(head).slice(0, -1)},"samples":[`);
+    if (!this.isImage) {
+      // Typed-array join prints floats as JSON.stringify does, several times faster.
+      const rows: string[] = [];
+      for (let i = 0; i < n; i++) {
+        rows.push(`[${flat.subarray(i * size, (i + 1) * size).join(",")}]`);
+      }
+      return concat(start, encoder.encode(`${rows.join(",")}]}`));
+    }
+    // Pixels are written as ASCII digits straight into the body: measured 2.6 against 14 µs per
+    // 784-pixel sample for a join and a TextEncoder pass (this machine).
+    const out = new Uint8Array(start.length + n * (4 * size + 2) + 2);
+    out.set(start);
+    let o = start.length;
+    for (let i = 0; i < n; i++) {
+      if (i) out[o++] = 44; // ,
+      out[o++] = 91; // [
+      for (let j = i * size; j < (i + 1) * size; j++) {
+        const v = flat[j];
+        if (j > i * size) out[o++] = 44;
+        if (v >= 100) {
+          out[o++] = 48 + ((v / 100) | 0);
+          out[o++] = 48 + ((v / 10) | 0) % 10;
+          out[o++] = 48 + v % 10;
+        } else if (v >= 10) {
+          out[o++] = 48 + ((v / 10) | 0);
+          out[o++] = 48 + v % 10;
+        } else {
+          out[o++] = 48 + v;
+        }
+      }
+      out[o++] = 93; // ]
+    }
+    out[o++] = 93;
+    out[o++] = 125; // ]}
+    return out.subarray(0, o);
   }
 
   /**

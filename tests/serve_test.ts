@@ -402,7 +402,8 @@ Deno.test("a real server with the serve task's permissions answers JSON and a de
     const body = await (await fetch(`${server.base}/sample?n=4&seed=11`)).json();
     assert.deepEqual(
       body.samples,
-      JSON.parse(sampler.json({ seed: 11 }, sampler.generate(11, 4), 4)).samples,
+      JSON.parse(new TextDecoder().decode(sampler.json({ seed: 11 }, sampler.generate(11, 4), 4)))
+        .samples,
     );
     const res = await fetch(`${server.base}/sample?n=4&seed=11&format=png&scale=3`);
     const bytes = new Uint8Array(await res.arrayBuffer());
@@ -508,14 +509,16 @@ Deno.test("GET /interpolate walks from one seed's latent to another's, ends incl
   }
 });
 
-Deno.test("a repeated seeded request is answered from the cache: the same bytes, no generation", async () => {
+Deno.test("a seeded request asked for again is answered from the cache: the same bytes, no generation", async () => {
   const first = await app.request("/sample?seed=5150&n=3&format=png");
+  // The second request generates too, and its response is kept (a seed asked for once is not).
+  const second = await app.request("/sample?seed=5150&n=3&format=png");
   const again = await app.request("/sample?seed=5150&n=3&format=png");
-  assert.deepEqual(
-    new Uint8Array(await again.arrayBuffer()),
-    new Uint8Array(await first.arrayBuffer()),
-  );
+  const firstBytes = new Uint8Array(await first.arrayBuffer());
+  assert.deepEqual(new Uint8Array(await second.arrayBuffer()), firstBytes);
+  assert.deepEqual(new Uint8Array(await again.arrayBuffer()), firstBytes);
   assert.match(first.headers.get("Server-Timing")!, /generate;dur=/);
+  assert.match(second.headers.get("Server-Timing")!, /generate;dur=/);
   assert.doesNotMatch(again.headers.get("Server-Timing")!, /generate/);
   assert.equal(again.headers.get("ETag"), first.headers.get("ETag"));
   assert.equal(again.headers.get("Content-Type"), "image/png");
@@ -553,4 +556,21 @@ Deno.test("the response cache keeps the most recently used responses within its 
   keep("huge", "x".repeat(11)); // larger than the bound: not kept
   assert.equal(cache.get("huge"), undefined);
   assert.equal(cache.size, 2);
+  // Admission: a key is worth keeping from its second request on.
+  assert.deepEqual([cache.admit("k"), cache.admit("k"), cache.admit("k")], [false, true, false]);
+});
+
+Deno.test("a sample's JSON body prints every pixel value exactly as JSON.stringify does", () => {
+  // Two samples whose pixels run through 0..255 (every digit count), then repeat.
+  const n = 2, size = sampler.sampleSize;
+  const values = new Float32Array(n * size).map((_, i) => ((i % 256) / 255) * 2 - 1);
+  const text = new TextDecoder().decode(sampler.json({ seed: 7 }, values, n));
+  const pixels = toPixels(values, sampler.metadata.outputRange!);
+  const parsed = JSON.parse(text);
+  assert.deepEqual(
+    parsed.samples,
+    [0, 1].map((i) => Array.from(pixels.subarray(i * size, (i + 1) * size))),
+  );
+  assert.equal(parsed.samples[0][255], 255);
+  assert.equal(text, JSON.stringify(parsed));
 });

@@ -1,20 +1,24 @@
 /** GET /sample and GET /interpolate: samples for a seed, or a walk between two seeds. */
-import type { Hono } from "hono";
-import { INTERPOLATE_PARAMS, SAMPLE_PARAMS } from "../params.ts";
+import type { Context, Hono } from "hono";
+import { INTERPOLATE_PARAMS, type Params, SAMPLE_PARAMS } from "../params.ts";
 import { freshSeed, interpolateLatents, latentBatch } from "../../random/seeded.ts";
 import { inputLabels } from "../../format/generator_format.ts";
 import type { Sampler } from "../sampler.ts";
 import { query } from "../errors.ts";
 import { respondWithSamples } from "../respond.ts";
 import type { ResponseCache } from "../response_cache.ts";
-import type { ServedSet } from "../served.ts";
+import type { ModelState, Served, ServedSet } from "../served.ts";
 
 export function mountSampleRoutes(app: Hono, models: ServedSet, cache: ResponseCache): void {
-  app.get("/sample", async (c) => {
+  app.get("/sample", (c) => {
     const q = query(c, SAMPLE_PARAMS);
     const entry = models.entryFor(q.model);
+    return whenSettled(entry, (state) => sample(c, q, entry, state));
+  });
+
+  /** GET /sample once the model is settled; synchronous for a cached response. */
+  function sample(c: Context, q: Params<typeof SAMPLE_PARAMS>, entry: Served, state: ModelState) {
     const { label } = q;
-    const state = await entry.settled();
     models.checkLabel(state, label);
     const seed = q.seed ?? freshSeed();
     const n = q.n!;
@@ -30,13 +34,22 @@ export function mountSampleRoutes(app: Hono, models: ServedSet, cache: ResponseC
       fields: { seed, ...(label === undefined ? {} : { label }) },
       cacheable: q.seed !== undefined,
     });
-  });
+  }
 
-  app.get("/interpolate", async (c) => {
+  app.get("/interpolate", (c) => {
     const q = query(c, INTERPOLATE_PARAMS);
     const entry = models.entryFor(q.model);
+    return whenSettled(entry, (state) => interpolate(c, q, entry, state));
+  });
+
+  /** GET /interpolate once the model is settled; synchronous for a cached response. */
+  function interpolate(
+    c: Context,
+    q: Params<typeof INTERPOLATE_PARAMS>,
+    entry: Served,
+    state: ModelState,
+  ) {
     const { label } = q;
-    const state = await entry.settled();
     models.checkLabel(state, label);
     const from = q.from ?? freshSeed();
     const to = q.to ?? freshSeed();
@@ -63,5 +76,14 @@ export function mountSampleRoutes(app: Hono, models: ServedSet, cache: ResponseC
       fields: { from, to, steps, ...(label === undefined ? {} : { label }) },
       cacheable: q.from !== undefined && q.to !== undefined,
     });
-  });
+  }
+}
+
+/** `then(state)` now if the model has settled, else once it has. */
+function whenSettled(
+  entry: Served,
+  then: (state: ModelState) => Response | Promise<Response>,
+): Response | Promise<Response> {
+  const state = entry.settled();
+  return state instanceof Promise ? state.then(then) : then(state);
 }
