@@ -79,7 +79,7 @@ export class Sampler {
     return this.predict(generatorInputs(this.spec, seed, n, label), n);
   }
 
-  /** The inference engine and its version, e.g. "d1" (part of ETags). */
+  /** The inference engine and its version, e.g. "d2" (part of ETags). */
   get engine(): string {
     return this.#loaded.engine;
   }

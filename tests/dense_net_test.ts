@@ -5,6 +5,8 @@ import { loadEdgeGenerator } from "../engine/edge_generator.ts";
 import { generate, loadGenerator } from "../format/generator.ts";
 import { generatorInputs, inputSpec } from "../format/generator_format.ts";
 import { tempDir, trainTinyModel } from "./helpers.ts";
+import { instantiateKernel } from "../engine/kernels/base64.ts";
+import { DENSE_WASM } from "../engine/kernels/kernels.ts";
 
 await initBackend("wasm");
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -104,4 +106,22 @@ Deno.test("a hand-built net: bias, LeakyReLU, ReLU, tanh, sigmoid and dropout as
     /weights end before/,
   );
   assert.throws(() => net.predict(new Float32Array(3), 2), RangeError);
+});
+
+Deno.test("the engine's tanh is within 1e-6 of Math.tanh from -20 to 20, and exact at 0", () => {
+  const memory = new WebAssembly.Memory({ initial: 1 });
+  const { tanh } = instantiateKernel(DENSE_WASM, memory)! as {
+    tanh: (at: number, count: number) => void;
+  };
+  const count = 8192;
+  const heap = new Float32Array(memory.buffer, 0, count);
+  for (let i = 0; i < count; i++) heap[i] = -20 + (40 * i) / (count - 1);
+  const inputs = heap.slice();
+  tanh(0, count);
+  let worst = 0;
+  for (let i = 0; i < count; i++) worst = Math.max(worst, Math.abs(heap[i] - Math.tanh(inputs[i])));
+  assert.ok(worst < 1e-6, `worst error ${worst}`);
+  heap.set([0, -0, 1e-30, NaN]);
+  tanh(0, 4);
+  assert.deepEqual([heap[0], heap[2] > 0, Number.isNaN(heap[3])], [0, true, true]);
 });

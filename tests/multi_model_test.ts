@@ -83,7 +83,7 @@ Deno.test("GET /models lists each model with its status; /healthz is 200 when th
   assert.deepEqual(byName.digits.outputShape, [28, 28]);
   assert.equal(byName.digits.labels, undefined);
   assert.deepEqual(byName.cond.labels, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
-  assert.equal(byName.cond.engine, "d1");
+  assert.equal(byName.cond.engine, "d2");
   assert.deepEqual(byName.broken, {
     name: "broken",
     status: "unavailable",

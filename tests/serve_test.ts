@@ -107,7 +107,7 @@ Deno.test("served samples equal tfjs predict on the same latent batch (dropout o
 Deno.test("an explicit seed is cacheable forever with an ETag, and If-None-Match gives 304", async () => {
   const res = await app.request("/sample?n=2&seed=5");
   const etag = res.headers.get("ETag")!;
-  assert.equal(etag, `"${ID}-d1-sample-json-2-5"`);
+  assert.equal(etag, `"${ID}-d2-sample-json-2-5"`);
   assert.equal(res.headers.get("Cache-Control"), "public, max-age=31536000, immutable");
   for (const header of [etag, `W/${etag}`, `"x", ${etag}`, "*"]) {
     const again = await app.request("/sample?n=2&seed=5", { headers: { "If-None-Match": header } });
@@ -118,7 +118,7 @@ Deno.test("an explicit seed is cacheable forever with an ETag, and If-None-Match
   const other = await app.request("/sample?n=3&seed=5", { headers: { "If-None-Match": etag } });
   assert.equal(other.status, 200);
   const png = await app.request("/sample?n=2&seed=5&format=png&scale=2");
-  assert.equal(png.headers.get("ETag"), `"${ID}-d1-sample-png-2-5-2"`);
+  assert.equal(png.headers.get("ETag"), `"${ID}-d2-sample-png-2-5-2"`);
 });
 
 Deno.test("format=png and Accept: image/png return a PNG grid of ceil(sqrt(n)) columns at the given scale", async () => {
@@ -469,7 +469,7 @@ Deno.test("GET /interpolate walks from one seed's latent to another's, ends incl
   assert.equal(res.headers.get("X-From"), "3");
   assert.equal(res.headers.get("X-To"), "9");
   assert.equal(res.headers.get("Cache-Control"), "public, max-age=31536000, immutable");
-  assert.equal(res.headers.get("ETag"), `"${ID}-d1-interpolate-json-5-3-9-5"`);
+  assert.equal(res.headers.get("ETag"), `"${ID}-d2-interpolate-json-5-3-9-5"`);
   const body = await json(res);
   assert.deepEqual([body.from, body.to, body.steps, body.n], [3, 9, 5, 5]);
   // The ends are exactly the samples of the two seeds.
