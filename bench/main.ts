@@ -14,6 +14,7 @@ const SEED = parseTrainArgs(["--recipe", "seed"]).config;
 import { mnistDir } from "../datasets/mnist.ts";
 import { type LoadResult, loadWithDeno, loadWithWrk, sampleRss } from "./load.ts";
 import { taskArgs } from "./tasks.ts";
+import { encodeBase64 } from "../engine/kernels/base64.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const flags = parseCli(
@@ -254,7 +255,7 @@ const BARE_ARGS = [
   "run",
   "--allow-net",
   "--allow-read=.",
-  "--allow-env=PORT",
+  "--allow-env=PORT,REPLAY",
   "bench/bare_hono.ts",
 ];
 
@@ -303,17 +304,70 @@ async function load(url: string, connections: number, script?: string): Promise<
   return await loadWithDeno([url], { connections, seconds, requests: QUICK ? 5_000 : 50_000 });
 }
 
-/** Requests per second of the bare Hono app (the reference for the serving ratios). */
-async function bareRate(): Promise<LoadResult> {
+/** Status, headers (less those Deno sets) and base64 body of each path's response. */
+async function record(base: string, paths: string[]) {
+  const out = [];
+  for (const path of paths) {
+    const res = await fetch(`${base}${path}`);
+    const body = new Uint8Array(await res.arrayBuffer());
+    const headers = [...res.headers].filter(([name]) => !/^(content-length|date)$/.test(name));
+    out.push({ status: res.status, headers, body: encodeBase64(body) });
+  }
+  return out;
+}
+
+/**
+ * Requests per second of the bare Hono app (the reference for the serving ratios), and of the
+ * same app sending each recorded response (the ceiling for it).
+ */
+async function bareRates(
+  recorded: Awaited<ReturnType<typeof record>>,
+): Promise<{ bare: LoadResult; replayed: LoadResult[] }> {
+  const file = await Deno.makeTempFile({ suffix: ".json" });
+  await Deno.writeTextFile(file, JSON.stringify(recorded));
   const port = freePort();
-  const child = spawn(BARE_ARGS, port);
+  const child = new Deno.Command(deno, {
+    args: [
+      "run",
+      "--allow-net",
+      `--allow-read=.,${file}`,
+      "--allow-env=PORT,REPLAY",
+      "bench/bare_hono.ts",
+    ],
+    cwd: ROOT,
+    env: { PORT: String(port), REPLAY: file },
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
   try {
     await coldWait(`http://127.0.0.1:${port}/`);
-    return await load(`http://127.0.0.1:${port}/`, 32);
+    const bare = await load(`http://127.0.0.1:${port}/`, 32);
+    const replayed = [];
+    for (let i = 0; i < recorded.length; i++) {
+      replayed.push(await load(`http://127.0.0.1:${port}/replay/${i}`, 32));
+    }
+    return { bare, replayed };
   } finally {
     child.kill("SIGTERM");
     await child.status;
+    await Deno.remove(file);
   }
+}
+
+/** Samples per second of models/mnist's predict alone on the Dense engine, 32 rows a batch. */
+async function predictRate(): Promise<number> {
+  const { loadEdgeGenerator } = await import("../engine/edge_generator.ts");
+  const { generatorInputs, inputSpec } = await import("../format/generator_format.ts");
+  const gen = await loadEdgeGenerator(`${ROOT}models/mnist`);
+  const n = 32, rows = generatorInputs(inputSpec(gen.metadata), 1, n);
+  for (let i = 0; i < 20; i++) gen.predict(rows, n);
+  let done = 0;
+  const start = performance.now();
+  while (performance.now() - start < 1000) {
+    gen.predict(rows, n);
+    done += n;
+  }
+  return done / ((performance.now() - start) / 1000);
 }
 
 async function coldWait(url: string): Promise<void> {
@@ -375,7 +429,8 @@ async function servingBench() {
       script: `${ROOT}/bench/fresh_seed.lua`,
     })) ?? sample;
     const png = await load(`${base}/sample?n=64&format=png`, 8);
-    const bare = await bareRate();
+    const recorded = await record(base, ["/healthz", "/sample?n=1&seed=42"]);
+    const { bare, replayed: [healthCeiling, cachedCeiling] } = await bareRates(recorded);
     const vsBare = (r: LoadResult) => `${(r.perSecond / bare.perSecond).toFixed(2)}x the bare app`;
     add(
       "serve",
@@ -399,11 +454,36 @@ async function servingBench() {
     );
     add(
       "serve",
+      "ceiling: a bare Hono handler sending /healthz's bytes and headers",
+      `${healthCeiling.perSecond.toFixed(0)} req/s`,
+      `${vsBare(healthCeiling)}; edgegan's /healthz gets ${
+        (100 * health.perSecond / healthCeiling.perSecond).toFixed(0)
+      }% of it`,
+    );
+    add(
+      "serve",
+      "ceiling: a bare Hono handler sending that sample's bytes and headers",
+      `${cachedCeiling.perSecond.toFixed(0)} req/s`,
+      `${vsBare(cachedCeiling)}; edgegan's repeated seed gets ${
+        (100 * cached.perSecond / cachedCeiling.perSecond).toFixed(0)
+      }%`,
+    );
+    add(
+      "serve",
       "GET /sample?n=1&seed=<new each time> (JSON)",
       `${fresh.perSecond.toFixed(0)} req/s`,
       `${vsBare(fresh)}; p50 ${fresh.p50Ms.toFixed(2)} ms, p99 ${fresh.p99Ms.toFixed(2)} ms${
         fresh === sample ? " (no wrk: unseeded requests)" : ""
       }`,
+    );
+    const arithmetic = await predictRate();
+    add(
+      "serve",
+      "arithmetic bound: the default G's predict alone, batches of 32",
+      `${arithmetic.toFixed(0)} samples/s`,
+      `${
+        (arithmetic / bare.perSecond).toFixed(2)
+      }x the bare app's req/s: fresh samples cannot go faster on one core`,
     );
     add(
       "serve",

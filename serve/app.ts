@@ -20,6 +20,7 @@ import { mountInfoRoutes } from "./handlers/info.ts";
 import { mountPage } from "./handlers/page.ts";
 
 export type { ModelEntry, ModelState, ServedModels } from "./served.ts";
+export { ServedSet } from "./served.ts";
 
 export interface AppOptions {
   /** Bounds on queued generation work (see serve/queue.ts). */
@@ -32,9 +33,14 @@ export interface AppOptions {
  * The app for one model (`createApp(state)`) or several (`createApp({ models, defaultName })`):
  * every model route takes `?model=NAME`, and without it uses the default.
  */
-export function createApp(input: ModelState | ServedModels, options: AppOptions = {}): Hono {
+export function createApp(
+  input: ModelState | ServedModels | ServedSet,
+  options: AppOptions = {},
+): Hono {
   const app = withEdgeHeaders(new Hono());
-  const models = new ServedSet(
+  // A ServedSet given by the caller (serve/main.ts, to load models in the background) keeps its
+  // own queue options.
+  const models = input instanceof ServedSet ? input : new ServedSet(
     "models" in input
       ? input
       : { models: [{ name: nameOf(input), state: input }], defaultName: nameOf(input) },

@@ -158,15 +158,16 @@ if (import.meta.main) {
   // file reads and hash run off the main thread); a request meanwhile waits for it, and /healthz
   // answers 503 "loading". The others load after the first response, or on first use.
   const first = load(defaultName);
-  const { createApp } = await import("./app.ts");
+  const { createApp, ServedSet } = await import("./app.ts");
   const others = [...dirs.keys()].filter((name) => name !== defaultName);
-  const app = createApp({
+  const served = new ServedSet({
     models: [...dirs.keys()].map((name) => ({
       name,
       state: name === defaultName ? first : () => load(name),
     })),
     defaultName,
   });
+  const app = createApp(served);
   // Work kept off the first request: the PNG codec (node:zlib, 35-70 ms of blocking module
   // evaluation) a second later, or on the first PNG request if that comes sooner (loading it at
   // once stalled the first request by 60 ms), and the other models one after another. It is
@@ -177,7 +178,7 @@ if (import.meta.main) {
       loadPngEncoder().catch((err) => console.error(`error: PNG encoder: ${err.message}`));
     }, 1000);
     setTimeout(async () => {
-      for (const name of others) await load(name);
+      for (const name of others) await served.entries.get(name)!.load();
     }, 200);
   };
   const listening = Promise.withResolvers<Deno.NetAddr>();

@@ -148,6 +148,14 @@ Deno.test("the default `deno task serve` serves every shipped generator: a seven
     const png = await fetch(`${server.base}/sample?model=grid25&n=256&seed=1&format=png`);
     assert.equal(png.headers.get("Content-Type"), "image/png");
     assert.equal(decodePng(new Uint8Array(await png.arrayBuffer())).width, SCATTER_SIZE);
+    // A model nobody asked for loads in the background after the first response, and /healthz
+    // and /models say so.
+    let health: { models: Record<string, string> } = { models: {} };
+    for (let i = 0; i < 100 && health.models["mnist-seed"] !== "ready"; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      health = await (await fetch(`${server.base}/healthz`)).json();
+    }
+    assert.equal(health.models["mnist-seed"], "ready");
   } finally {
     await server.stop();
   }
