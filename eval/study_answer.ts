@@ -28,6 +28,8 @@ const DROPOUT_ONLY = /^g[\d.]+(?:to[\d.]+)?-d[\d.]+(?:to[\d.]+)?$/;
 const isDOnly = (n: string) => DROPOUT_ONLY.test(n) && n.startsWith("g0-") && n !== "g0-d0";
 const isGOnly = (n: string) => DROPOUT_ONLY.test(n) && n.endsWith("-d0") && n !== "g0-d0";
 const isSelfConditioned = (n: string) => /-sc\d+/.test(n);
+const isPlainSelfConditioned = (n: string) => /^g0-d0-sc\d+$/.test(n);
+const isDropoutSelfConditioned = (n: string) => isSelfConditioned(n) && !n.startsWith("g0-d0-");
 
 /** How a dataset's cells are compared and shown. */
 interface Scoring {
@@ -62,6 +64,8 @@ interface Verdict {
   dHelps?: boolean;
   gHurts?: boolean;
   conditioningBest?: boolean;
+  /** With clusters, the best cell without dropout matches or beats the best with it. */
+  clustersNeedNoDropout?: boolean;
 }
 
 function verdict(label: string, results: StudyResult[], scoring: Scoring): Verdict | undefined {
@@ -75,10 +79,16 @@ function verdict(label: string, results: StudyResult[], scoring: Scoring): Verdi
   const overall = best(() => true);
   const dOnly = best(isDOnly);
   const gOnly = [...cells.values()].filter((f) => isGOnly(f.name));
+  const scPlain = best(isPlainSelfConditioned), scDropout = best(isDropoutSelfConditioned);
   const parts = [
     plain ? `no dropout ${scoring.show(plain)}` : "",
     dOnly ? `the best with dropout in D only ${scoring.show(dOnly)}` : "",
     gOnly.length ? `dropout in G only ${gOnly.map(scoring.show).join("; ")}` : "",
+    scPlain && scDropout
+      ? `self-conditioned, the best without dropout ${scoring.show(scPlain)} and the best with it ${
+        scoring.show(scDropout)
+      }`
+      : "",
     `the best cell (of those with the most seeds) ${scoring.show(overall)}`,
   ].filter(Boolean);
   return {
@@ -86,6 +96,9 @@ function verdict(label: string, results: StudyResult[], scoring: Scoring): Verdi
     dHelps: plain && dOnly ? scoring.compare(dOnly, plain) < 0 : undefined,
     gHurts: plain && gOnly.length ? gOnly.every((g) => scoring.compare(g, plain) > 0) : undefined,
     conditioningBest: isSelfConditioned(overall.name),
+    clustersNeedNoDropout: scPlain && scDropout
+      ? scoring.compare(scPlain, scDropout) <= 0
+      : undefined,
   };
 }
 
@@ -100,15 +113,20 @@ export function answerSection(
   ].filter((v): v is Verdict => v !== undefined);
   if (!verdicts.length) return [];
   // True on every dataset that has the cells to tell (and at least one has).
-  const all = (key: "dHelps" | "gHurts" | "conditioningBest") => {
+  const all = (key: "dHelps" | "gHurts" | "conditioningBest" | "clustersNeedNoDropout") => {
     const known = verdicts.filter((v) => v[key] !== undefined);
     return known.length > 0 && known.every((v) => v[key]);
   };
   const summary = [
-    all("dHelps") ? "dropout belongs in D: alone it beats no dropout on every dataset" : "",
+    all("dHelps")
+      ? "without clusters, dropout belongs in D: alone it beats no dropout on every dataset"
+      : "",
     all("gHurts") ? "dropout in G alone does worse than none wherever it was run" : "",
     all("conditioningBest")
       ? "the best cell on every dataset is self-conditioned (G and D see a k-means cluster of the data)"
+      : "",
+    all("clustersNeedNoDropout")
+      ? "and once self-conditioned, dropout no longer helps: the best self-conditioned cell without dropout matches or beats the best with it on every dataset that has both"
       : "",
   ].filter(Boolean);
   return [

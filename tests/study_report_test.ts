@@ -173,6 +173,7 @@ Deno.test("the study opens with the answer: each dataset's plain, D-only, G-only
       result("g0-d0", 1, [30, 26]),
       result("g0-d0.25", 1, [12, 9]),
       result("g0-d0-sc30", 1, [5, 3]),
+      result("g0.5to0-d0.25to0-sc30", 1, [6, 4]),
     ],
     grid25: [
       mix("g0-d0", 1, 14, 0.86, 1.1),
@@ -193,7 +194,11 @@ Deno.test("the study opens with the answer: each dataset's plain, D-only, G-only
   assert.doesNotMatch(md, /\*\*ring8/, "no results, no bullet");
   assert.match(
     md,
-    /\*\*In one line:\*\* dropout belongs in D: alone it beats no dropout on every dataset; dropout in G alone does worse than none wherever it was run; the best cell on every dataset is self-conditioned/,
+    /\*\*In one line:\*\* without clusters, dropout belongs in D: alone it beats no dropout on every dataset; dropout in G alone does worse than none wherever it was run; the best cell on every dataset is self-conditioned .*; and once self-conditioned, dropout no longer helps/,
+  );
+  assert.match(
+    md,
+    /self-conditioned, the best without dropout `g0-d0-sc30` Fréchet distance 3\.00.* and the best with it `g0\.5to0-d0\.25to0-sc30` Fréchet distance 4\.00/,
   );
   // A D-only cell that loses to no dropout withdraws the first claim.
   const worse = answerSection({
@@ -202,4 +207,11 @@ Deno.test("the study opens with the answer: each dataset's plain, D-only, G-only
     ring8: [],
   }).join("\n");
   assert.doesNotMatch(worse, /dropout belongs in D/);
+  // A self-conditioned cell with dropout that beats the one without withdraws the last claim.
+  const helps = answerSection({
+    mnist: [result("g0-d0-sc30", 1, [5, 4]), result("g0.5to0-d0.25to0-sc30", 1, [5, 3])],
+    grid25: [],
+    ring8: [],
+  }).join("\n");
+  assert.doesNotMatch(helps, /dropout no longer helps/);
 });
