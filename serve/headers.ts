@@ -116,9 +116,6 @@ function addEdgeHeaders(h: Headers): void {
   for (const [name, value] of extra) h.append(name, value);
 }
 
-/** Clones of a `Prepared`: their edge headers are in place already. */
-const prepared = new WeakSet<Response>();
-
 /**
  * A response served again and again (a cached seeded sample, the health answer): its headers,
  * the edge headers included, are validated once, and each use is a clone, whose header list
@@ -145,9 +142,7 @@ export class Prepared {
 
   /** A fresh response with the template's status, headers and body. */
   response(): Response {
-    const res = this.#template.clone();
-    prepared.add(res);
-    return res;
+    return this.#template.clone();
   }
 }
 
@@ -170,7 +165,8 @@ export function withEdgeHeaders(app: Hono): Hono {
     const id = given && CLIENT_ID.test(given) ? given : crypto.randomUUID();
     const finish = (res: Response) => {
       const h = res.headers;
-      if (!prepared.has(res)) addEdgeHeaders(h);
+      // A prepared response carries them already (also as the copy Hono makes for HEAD).
+      if (!h.has("Access-Control-Allow-Origin")) addEdgeHeaders(h);
       h.append("X-Request-Id", id);
       const metrics = timings.get(request);
       const total = `total;dur=${(performance.now() - start).toFixed(1)}`;

@@ -528,6 +528,12 @@ Deno.test("a seeded request asked for again is answered from the cache: the same
   assert.deepEqual(listed(again), listed(first));
   assert.equal(again.headers.get("Access-Control-Allow-Origin"), "*");
   assert.notEqual(again.headers.get("X-Request-Id"), first.headers.get("X-Request-Id"));
+  // HEAD, answered from the same prepared response, carries each header once too.
+  for (const path of ["/sample?seed=5150&n=3&format=png", "/healthz"]) {
+    const head = await app.request(path, { method: "HEAD" });
+    assert.equal(head.headers.get("Access-Control-Allow-Origin"), "*", path);
+    assert.equal(head.headers.get("X-Content-Type-Options"), "nosniff", path);
+  }
   // Unseeded requests are never cached; with no cache every request generates.
   const uncached = createApp({ ready: true, sampler }, { cacheBytes: 0 });
   for (let i = 0; i < 2; i++) {
