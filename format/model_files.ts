@@ -90,7 +90,7 @@ export async function readWeights(dir: string, json: ModelJson): Promise<Uint8Ar
  * The weights as `readWeights` reads them, returned before their sha256 is known: `verified`
  * settles once it matched, or rejects with the `ModelLoadError`. The hash runs off the main
  * thread, so a caller can build from the bytes meanwhile, and must await `verified` before
- * using what it built (the server's start: ~4 ms of a 3 MB model's hash overlap the engine's
+ * using what it built (the server's start: the ~2 ms hash of a 3 MB model overlaps the engine's
  * set-up).
  */
 export async function readWeightsVerifying(

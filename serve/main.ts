@@ -149,21 +149,16 @@ async function loadState(dir: string): Promise<ModelState> {
 if (import.meta.main) {
   const flags = parseFlags(Deno.args);
   const { dirs, defaultName } = modelFolders(flags);
-  const loading = new Map<string, Promise<ModelState>>();
-  const load = (name: string) => {
-    if (!loading.has(name)) loading.set(name, loadState(dirs.get(name)!));
-    return loading.get(name)!;
-  };
   // The default model loads while Hono and the routes load and the server starts listening (its
   // file reads and hash run off the main thread); a request meanwhile waits for it, and /healthz
   // answers 503 "loading". The others load after the first response, or on first use.
-  const first = load(defaultName);
+  const first = loadState(dirs.get(defaultName)!);
   const { createApp, ServedSet } = await import("./app.ts");
   const others = [...dirs.keys()].filter((name) => name !== defaultName);
   const served = new ServedSet({
     models: [...dirs.keys()].map((name) => ({
       name,
-      state: name === defaultName ? first : () => load(name),
+      state: name === defaultName ? first : () => loadState(dirs.get(name)!),
     })),
     defaultName,
   });

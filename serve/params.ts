@@ -154,12 +154,12 @@ export const PAGE_PARAMS = {
 };
 
 type Specs = Record<string, ParamSpec<unknown>>;
-type Values<S extends Specs> = { [K in keyof S]?: S[K] extends ParamSpec<infer T> ? T : never };
-
 /** The parsed parameters of a route with these specs. */
-export type Params<S extends Specs> = Values<S>;
+export type Params<S extends Specs> = {
+  [K in keyof S]?: S[K] extends ParamSpec<infer T> ? T : never;
+};
 
-export type ParseResult<S extends Specs> = { ok: true; values: Values<S> } | {
+export type ParseResult<S extends Specs> = { ok: true; values: Params<S> } | {
   ok: false;
   error: ApiError;
 };
@@ -210,7 +210,7 @@ export function parseQuery<S extends Specs>(search: string, specs: S): ParseResu
     const fallback = specs[name].schema.default;
     if (fallback !== undefined && !Object.hasOwn(values, name)) values[name] = fallback;
   }
-  return { ok: true, values: values as Values<S> };
+  return { ok: true, values: values as Params<S> };
 }
 
 /**
