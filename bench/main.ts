@@ -259,11 +259,11 @@ const BARE_ARGS = [
   "bench/bare_hono.ts",
 ];
 
-function spawn(args: string[], port: number): Deno.ChildProcess {
+function spawn(args: string[], port: number, env: Record<string, string> = {}): Deno.ChildProcess {
   return new Deno.Command(deno, {
     args,
     cwd: ROOT,
-    env: { PORT: String(port) },
+    env: { PORT: String(port), ...env },
     stdout: "null",
     stderr: "null",
   }).spawn();
@@ -326,19 +326,8 @@ async function bareRates(
   const file = await Deno.makeTempFile({ suffix: ".json" });
   await Deno.writeTextFile(file, JSON.stringify(recorded));
   const port = freePort();
-  const child = new Deno.Command(deno, {
-    args: [
-      "run",
-      "--allow-net",
-      `--allow-read=.,${file}`,
-      "--allow-env=PORT,REPLAY",
-      "bench/bare_hono.ts",
-    ],
-    cwd: ROOT,
-    env: { PORT: String(port), REPLAY: file },
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
+  const args = BARE_ARGS.map((a) => a === "--allow-read=." ? `--allow-read=.,${file}` : a);
+  const child = spawn(args, port, { REPLAY: file });
   try {
     await coldWait(`http://127.0.0.1:${port}/`);
     const bare = await load(`http://127.0.0.1:${port}/`, 32);
