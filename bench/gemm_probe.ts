@@ -4,7 +4,7 @@
  * the stock kernel for reference. Prints one JSON line.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { initBackend, setFastTransposedMatMul } from "../engine/backend.ts";
+import { initBackend, setFastTransposedMatMul } from "../tfjs/backend.ts";
 
 await initBackend("wasm");
 

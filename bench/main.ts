@@ -345,9 +345,9 @@ async function bareRates(
 
 /** Samples per second of models/mnist's predict alone on the Dense engine, 32 rows a batch. */
 async function predictRate(): Promise<number> {
-  const { loadEdgeGenerator } = await import("../engine/edge_generator.ts");
-  const { generatorInputs, inputSpec } = await import("../format/generator_format.ts");
-  const gen = await loadEdgeGenerator(`${ROOT}models/mnist`);
+  const { loadRunner } = await import("../engine/runner.ts");
+  const { generatorInputs, inputSpec } = await import("../format/generator_metadata.ts");
+  const gen = await loadRunner(`${ROOT}models/mnist`);
   const n = 32, rows = generatorInputs(inputSpec(gen.metadata), 1, n);
   for (let i = 0; i < 20; i++) gen.predict(rows, n);
   let done = 0;

@@ -13,7 +13,7 @@
 import { exitUsage, parseCli } from "../cli/flags.ts";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
-import { type BackendName, initBackend, setFastTransposedMatMul } from "../engine/backend.ts";
+import { type BackendName, initBackend, setFastTransposedMatMul } from "../tfjs/backend.ts";
 import { parseTrainArgs } from "../train/config.ts";
 import { createGan, resolveEngine } from "../train/fused.ts";
 import { loadMnist } from "../datasets/mnist.ts";

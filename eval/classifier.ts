@@ -11,7 +11,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type * as tfl from "@tensorflow/tfjs-layers";
-import { modelWeights, readLayersModel, writeLayersModel } from "../format/layers_files.ts";
+import { modelWeights, readLayersModel, writeLayersModel } from "../tfjs/layers_files.ts";
 import { ModelLoadError } from "../format/model_files.ts";
 import { mix32, Rng } from "../random/seeded.ts";
 import { Adam } from "../nn/adam.ts";

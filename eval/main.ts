@@ -10,14 +10,14 @@
  * 2-D generators: the PacGAN protocol on 2,500 samples.
  */
 import { parseFlags, UsageError } from "../cli/flags.ts";
-import { initBackend } from "../engine/backend.ts";
+import { initBackend } from "../tfjs/backend.ts";
 import {
   generate,
   type LoadedGenerator,
   loadGenerator,
   updateGeneratorMetadata,
-} from "../format/generator.ts";
-import { type GeneratorMetadata, inputSpec } from "../format/generator_format.ts";
+} from "../tfjs/generator_files.ts";
+import { type GeneratorMetadata, inputSpec } from "../format/generator_metadata.ts";
 import { ModelLoadError } from "../format/model_files.ts";
 import { loadMnist, toUnitRange } from "../datasets/mnist.ts";
 import { MIXTURES } from "../datasets/mixtures.ts";

@@ -13,7 +13,7 @@
  * - the PacGAN 2-D protocol (Lin et al., 2018): high-quality samples, modes covered, reverse KL.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { tidyValues } from "../engine/backend.ts";
+import { tidyValues } from "../tfjs/backend.ts";
 import type { Mixture } from "../datasets/mixtures.ts";
 
 /** exp(mean_i KL(p_i || mean p)) for n rows of `classes` probabilities. */

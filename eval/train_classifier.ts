@@ -3,7 +3,7 @@
  * to models/classifier/. Flags: --epochs (15), --seed (1).
  */
 import { exitUsage, parseCli } from "../cli/flags.ts";
-import { initBackend } from "../engine/backend.ts";
+import { initBackend } from "../tfjs/backend.ts";
 import { loadMnist } from "../datasets/mnist.ts";
 import {
   CLASSIFIER_DEFAULTS,

@@ -10,7 +10,7 @@
  * ```
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { float32View, newTensorLike, wasmMemory } from "../engine/backend.ts";
+import { float32View, newTensorLike, wasmMemory } from "../tfjs/backend.ts";
 import { adamKernel } from "./adam_simd.ts";
 
 export interface AdamOptions {

@@ -15,7 +15,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type * as tfl from "@tensorflow/tfjs-layers";
-import { float32View, tensorFrom } from "../engine/backend.ts";
+import { float32View, tensorFrom } from "../tfjs/backend.ts";
 
 export interface Mlp {
   /** Dense layers in order: kernel [in, out] and bias [out]. */

@@ -4,7 +4,7 @@
  * `serve/main.ts` is the only file that touches `Deno.serve`.
  *
  * ```ts
- * const app = createApp({ ready: true, sampler: new Sampler(await loadEdgeGenerator("models/mnist")) });
+ * const app = createApp({ ready: true, sampler: new Sampler(await loadRunner("models/mnist")) });
  * const res = await app.request("/sample?n=4&seed=1");
  * ```
  */

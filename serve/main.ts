@@ -9,9 +9,9 @@
  * keep serving: it never serves output from a model it could not verify, and a deployment
  * stays observable.
  */
-import { loadEdgeGenerator } from "../engine/edge_generator.ts";
+import { loadRunner } from "../engine/runner.ts";
 import { ModelLoadError } from "../format/model_files.ts";
-import { FORMAT_NAME } from "../format/generator_format.ts";
+import { FORMAT_NAME } from "../format/generator_metadata.ts";
 import type { ModelState } from "./app.ts";
 import { loadPngEncoder, Sampler } from "./sampler.ts";
 import { nextTask } from "./queue.ts";
@@ -137,7 +137,7 @@ function modelFolders(
 
 async function loadState(dir: string): Promise<ModelState> {
   try {
-    const loaded = await loadEdgeGenerator(dir);
+    const loaded = await loadRunner(dir);
     return { ready: true, sampler: new Sampler(loaded) };
   } catch (err) {
     if (!(err instanceof ModelLoadError)) throw err;

@@ -3,12 +3,12 @@
  * `generate` runs the net with dropout off on `latentBatch(seed, n)`.
  *
  * ```ts
- * const sampler = new Sampler(await loadEdgeGenerator("models/mnist"));
+ * const sampler = new Sampler(await loadRunner("models/mnist"));
  * const body = sampler.json({ seed: 42 }, sampler.generate(42, 4), 4); // bytes of '{"model":…,"seed":42,…}'
  * ```
  */
-import type { GeneratorRunner } from "../engine/edge_generator.ts";
-import { generatorInputs, type InputSpec, inputSpec } from "../format/generator_format.ts";
+import type { GeneratorRunner } from "../engine/runner.ts";
+import { generatorInputs, type InputSpec, inputSpec } from "../format/generator_metadata.ts";
 import { withLabels } from "../random/seeded.ts";
 import { imageGrid, toPixels } from "../image/pixels.ts";
 import { SCATTER_SIZE, scatterRaster } from "../image/scatter.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
-import { float32View, initBackend, wasmMemory } from "../engine/backend.ts";
+import { float32View, initBackend, wasmMemory } from "../tfjs/backend.ts";
 import { adamKernel } from "../nn/adam_simd.ts";
 import { Adam } from "../nn/adam.ts";
 

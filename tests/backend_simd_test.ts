@@ -4,7 +4,7 @@ Deno.test("asking for wasm without SIMD fails with a clear message, not a slow f
   const script = `
     import * as tf from "@tensorflow/tfjs-core";
     import "@tensorflow/tfjs-backend-wasm";
-    import { initBackend } from "./engine/backend.ts";
+    import { initBackend } from "./tfjs/backend.ts";
     tf.env().set("WASM_HAS_SIMD_SUPPORT", false);
     try { await initBackend("wasm"); console.log("started"); } catch (e) { console.log(e.name + ": " + e.message); }
   `;

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 // tfjs-layers registers the gradient functions the trainer uses.
 import "@tensorflow/tfjs-layers";
-import { initBackend, setFastTransposedMatMul, TFJS_WRITTEN_FOR } from "../engine/backend.ts";
+import { initBackend, setFastTransposedMatMul, TFJS_WRITTEN_FOR } from "../tfjs/backend.ts";
 
 const info = await initBackend("wasm");
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { initBackend } from "../engine/backend.ts";
+import { initBackend } from "../tfjs/backend.ts";
 import { accuracy, classify, loadClassifier } from "../eval/classifier.ts";
 import { loadMnist, toUnitRange } from "../datasets/mnist.ts";
 

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
-import { initBackend } from "../engine/backend.ts";
-import { generate, loadGenerator } from "../format/generator.ts";
-import { inputSpec } from "../format/generator_format.ts";
-import { loadEdgeGenerator } from "../engine/edge_generator.ts";
+import { initBackend } from "../tfjs/backend.ts";
+import { generate, loadGenerator } from "../tfjs/generator_files.ts";
+import { inputSpec } from "../format/generator_metadata.ts";
+import { loadRunner } from "../engine/runner.ts";
 import { labelsFor, latentBatch, withLabels } from "../random/seeded.ts";
 import { createApp } from "../serve/app.ts";
 import { Sampler } from "../serve/sampler.ts";
@@ -21,11 +21,11 @@ const cond = await loadGenerator(`${dir}/cond`);
 const plain = await loadGenerator(`${dir}/plain`);
 const app = createApp({
   ready: true,
-  sampler: new Sampler(await loadEdgeGenerator(`${dir}/cond`)),
+  sampler: new Sampler(await loadRunner(`${dir}/cond`)),
 });
 const plainApp = createApp({
   ready: true,
-  sampler: new Sampler(await loadEdgeGenerator(`${dir}/plain`)),
+  sampler: new Sampler(await loadRunner(`${dir}/plain`)),
 });
 
 Deno.test.afterAll(async () => {
@@ -89,7 +89,7 @@ Deno.test("GET /sample?label=7 feeds label 7 to G and says so; without one, labe
 Deno.test("the served shipped mnist-cond draws the digit asked for, as the classifier sees it", async () => {
   const served = createApp({
     ready: true,
-    sampler: new Sampler(await loadEdgeGenerator("models/mnist-cond")),
+    sampler: new Sampler(await loadRunner("models/mnist-cond")),
   });
   const classifier = await loadClassifier();
   try {

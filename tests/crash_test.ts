@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { initBackend } from "../engine/backend.ts";
-import { loadGenerator } from "../format/generator.ts";
+import { initBackend } from "../tfjs/backend.ts";
+import { loadGenerator } from "../tfjs/generator_files.ts";
 import { loadCheckpoint } from "../train/checkpoint.ts";
 import { bytesNeeded, runTraining } from "../train/loop.ts";
 import { quietPrinter, runDeno, smallConfig, taskArgs, weightsHash } from "./helpers.ts";

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { initBackend } from "../engine/backend.ts";
+import { initBackend } from "../tfjs/backend.ts";
 import { DenseNet, UnsupportedModelError } from "../engine/dense_net.ts";
-import { loadEdgeGenerator } from "../engine/edge_generator.ts";
-import { generate, loadGenerator } from "../format/generator.ts";
-import { generatorInputs, inputSpec } from "../format/generator_format.ts";
+import { loadRunner } from "../engine/runner.ts";
+import { generate, loadGenerator } from "../tfjs/generator_files.ts";
+import { generatorInputs, inputSpec } from "../format/generator_metadata.ts";
 import { tempDir, trainTinyModel } from "./helpers.ts";
 import { instantiateKernel } from "../engine/kernels/base64.ts";
 import { DENSE_WASM } from "../engine/kernels/kernels.ts";
@@ -24,7 +24,7 @@ Deno.test("the server's engine equals tfjs predict to 1e-5 on the shipped and 2-
     await trainTinyModel(`${dir}/ring`, { dataset: "ring8", gHidden: [13, 7], latent: 5 });
     for (const path of ["models/mnist", "models/mnist-cond", `${dir}/ring`]) {
       const full = path.startsWith("models/") ? `${ROOT}/${path}` : path;
-      const tfjs = await loadGenerator(full), edge = await loadEdgeGenerator(full);
+      const tfjs = await loadGenerator(full), edge = await loadRunner(full);
       const spec = inputSpec(tfjs.metadata);
       // Row counts around the kernel's 4-row blocks; the 2-D net has widths that are not
       // multiples of its 8-column blocks.

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
-import { initBackend } from "../engine/backend.ts";
+import { initBackend } from "../tfjs/backend.ts";
 import { parseTrainArgs, type TrainConfig } from "../train/config.ts";
 import { UsageError } from "../cli/flags.ts";
 import { FusedGan, resolveEngine } from "../train/fused.ts";

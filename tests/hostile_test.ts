@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { loadEdgeGenerator } from "../engine/edge_generator.ts";
+import { loadRunner } from "../engine/runner.ts";
 import { createApp } from "../serve/app.ts";
 import { Sampler } from "../serve/sampler.ts";
 import { queryPairs } from "../serve/params.ts";
@@ -9,7 +9,7 @@ import { startServer, trainTinyModel } from "./helpers.ts";
 const ROOT = new URL("..", import.meta.url).pathname;
 const FIXTURE = `models/test-tmp-hostile-${crypto.randomUUID().slice(0, 8)}`;
 await trainTinyModel(`${ROOT}/${FIXTURE}`);
-const loaded = await loadEdgeGenerator(`${ROOT}/${FIXTURE}`);
+const loaded = await loadRunner(`${ROOT}/${FIXTURE}`);
 const app = createApp({ ready: true, sampler: new Sampler(loaded) });
 
 Deno.test.afterAll(async () => {

@@ -34,7 +34,7 @@ Deno.test("the server's static import graph holds no @tensorflow and no node: mo
       // Deferred: the PNG codec, and the tfjs engine (loaded only for a model the Dense engine
       // cannot run).
       const deferred = dep.isDynamic &&
-        (target?.endsWith("/image/png.ts") || target?.endsWith("/engine/tfjs_generator.ts"));
+        (target?.endsWith("/image/png.ts") || target?.endsWith("/tfjs/layers_engine.ts"));
       if (!target || deferred || seen.has(target)) continue;
       seen.add(target);
       queue.push(target);
@@ -46,3 +46,38 @@ Deno.test("the server's static import graph holds no @tensorflow and no node: mo
   // The walk is not vacuous: the dynamic PNG codec does pull in node:zlib.
   assert.ok(info.modules.some((m: { specifier: string }) => m.specifier === "node:zlib"));
 });
+
+/** Folders whose code runs without tfjs: the server's side and the code shared with it. */
+const TFJS_FREE = ["format", "engine", "random", "datasets", "image", "cli", "serve"];
+
+Deno.test("the tfjs-free folders import no tfjs and no module from the tfjs side", async () => {
+  const root = new URL("..", import.meta.url).pathname;
+  const problems: string[] = [];
+  let files = 0;
+  for (const folder of TFJS_FREE) {
+    for await (const path of walkTs(`${root}${folder}`)) {
+      files++;
+      const source = await Deno.readTextFile(path);
+      // Static imports and re-exports; `await import(...)` is deliberate deferral and allowed.
+      for (const [, specifier] of source.matchAll(/^(?:import|export)[^;]*?from\s+"([^"]+)"/gms)) {
+        const file = path.slice(root.length);
+        if (specifier.startsWith("@tensorflow")) problems.push(`${file} imports ${specifier}`);
+        if (!specifier.startsWith(".")) continue;
+        const target = new URL(specifier, `file://${path}`).pathname.slice(root.length);
+        if (!TFJS_FREE.includes(target.split("/")[0])) {
+          problems.push(`${file} imports ${target}`);
+        }
+      }
+    }
+  }
+  assert.ok(files > 20, `read ${files} files`);
+  assert.deepEqual(problems, []);
+});
+
+async function* walkTs(dir: string): AsyncGenerator<string> {
+  for await (const entry of Deno.readDir(dir)) {
+    const path = `${dir}/${entry.name}`;
+    if (entry.isDirectory) yield* walkTs(path);
+    else if (entry.name.endsWith(".ts")) yield path;
+  }
+}

@@ -7,10 +7,10 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
-import { initBackend } from "../engine/backend.ts";
-import { loadEdgeGenerator } from "../engine/edge_generator.ts";
-import { generatorInputs } from "../format/generator_format.ts";
-import { importGenerator } from "../format/import.ts";
+import { initBackend } from "../tfjs/backend.ts";
+import { loadRunner } from "../engine/runner.ts";
+import { generatorInputs } from "../format/generator_metadata.ts";
+import { importGenerator } from "../tfjs/import.ts";
 import { toPixels } from "../image/pixels.ts";
 import { runDeno, startServer, taskArgs, tempDir } from "./helpers.ts";
 
@@ -111,7 +111,7 @@ Deno.test("deno task import copies a DCGAN generator into models/ with shapes, r
 });
 
 Deno.test("the imported model runs on the tfjs engine and its samples equal tfjs predict", async () => {
-  const runner = await loadEdgeGenerator(`${ROOT}/models/${NAME}`);
+  const runner = await loadRunner(`${ROOT}/models/${NAME}`);
   assert.match(runner.engine, /^tfjs-wasm-/);
   assert.deepEqual(Array.from(runner.predict(latents, N)), Array.from(expected));
 });

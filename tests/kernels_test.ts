@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { compileKernels, kernelsModule } from "../engine/kernels/build.ts";
 import { DenseNet } from "../engine/dense_net.ts";
 import { readModelJson, readWeights } from "../format/model_files.ts";
-import { checkMetadata } from "../format/generator_format.ts";
+import { checkMetadata } from "../format/generator_metadata.ts";
 import { latentBatch } from "../random/seeded.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { initBackend } from "../engine/backend.ts";
+import { initBackend } from "../tfjs/backend.ts";
 import { Rng } from "../random/seeded.ts";
 import { GRID25, RING8, sampleMixture } from "../datasets/mixtures.ts";
 import {

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { latentBatch, Rng } from "../random/seeded.ts";
 import * as tfl from "@tensorflow/tfjs-layers";
-import { initBackend } from "../engine/backend.ts";
-import { predictLatents } from "../format/generator.ts";
+import { initBackend } from "../tfjs/backend.ts";
+import { predictLatents } from "../tfjs/generator_files.ts";
 import { buildDiscriminator, buildGenerator, LEAKY_SLOPE } from "../nn/nets.ts";
 import {
   backward,

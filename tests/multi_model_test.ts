@@ -1,7 +1,7 @@
 /** One server, several models: ?model=NAME, GET /models, per-model failures and the picker. */
 import assert from "node:assert/strict";
-import { initBackend } from "../engine/backend.ts";
-import { loadEdgeGenerator } from "../engine/edge_generator.ts";
+import { initBackend } from "../tfjs/backend.ts";
+import { loadRunner } from "../engine/runner.ts";
 import { createApp, type ModelState } from "../serve/app.ts";
 import { Sampler } from "../serve/sampler.ts";
 import { decodePng } from "./png_decode.ts";
@@ -15,7 +15,7 @@ await trainTinyModel(`${dir}/cond`, { conditional: true });
 await trainTinyModel(`${dir}/points`, { dataset: "grid25", latent: 2 });
 const ready = async (name: string): Promise<ModelState> => ({
   ready: true,
-  sampler: new Sampler(await loadEdgeGenerator(`${dir}/${name}`)),
+  sampler: new Sampler(await loadRunner(`${dir}/${name}`)),
 });
 let condLoads = 0;
 const app = createApp({

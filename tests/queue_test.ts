@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { loadEdgeGenerator } from "../engine/edge_generator.ts";
+import { loadRunner } from "../engine/runner.ts";
 import { createApp } from "../serve/app.ts";
 import { SampleQueue } from "../serve/queue.ts";
 import { latentBatch } from "../random/seeded.ts";
@@ -8,7 +8,7 @@ import { runDeno, tempDir, trainTinyModel } from "./helpers.ts";
 
 const dir = await tempDir("queue");
 await trainTinyModel(`${dir}/m`);
-const loaded = await loadEdgeGenerator(`${dir}/m`);
+const loaded = await loadRunner(`${dir}/m`);
 const sampler = new Sampler(loaded);
 
 Deno.test.afterAll(async () => {

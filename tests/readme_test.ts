@@ -37,10 +37,10 @@ Deno.test("the README's JSON example is what the shipped default model answers",
   const block = readme.match(/The JSON body:\n\n```json\n([\s\S]*?)\n```/);
   assert.ok(block, "README has the JSON example");
   const example = JSON.parse(block[1].replaceAll(", …", ""));
-  const { loadEdgeGenerator } = await import("../engine/edge_generator.ts");
+  const { loadRunner } = await import("../engine/runner.ts");
   const { Sampler } = await import("../serve/sampler.ts");
   const { createApp } = await import("../serve/app.ts");
-  const sampler = new Sampler(await loadEdgeGenerator("models/mnist"));
+  const sampler = new Sampler(await loadRunner("models/mnist"));
   const app = createApp({ ready: true, sampler });
   const body = await (await app.request(`/sample?n=${example.n}&seed=${example.seed}`)).json();
   assert.deepEqual(Object.keys(example), Object.keys(body));

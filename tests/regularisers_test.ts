@@ -5,8 +5,8 @@
  */
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
-import { loadGenerator } from "../format/generator.ts";
-import { initBackend } from "../engine/backend.ts";
+import { loadGenerator } from "../tfjs/generator_files.ts";
+import { initBackend } from "../tfjs/backend.ts";
 import { latentBatch } from "../random/seeded.ts";
 import { runTraining } from "../train/loop.ts";
 import { Gan, RealData, topKMask, updateMovingAverage } from "../train/gan.ts";

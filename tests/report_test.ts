@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { chartSvg, parseMetrics, writeReport } from "../train/report.ts";
-import { initBackend } from "../engine/backend.ts";
+import { initBackend } from "../tfjs/backend.ts";
 import { tempDir, trainTinyModel } from "./helpers.ts";
 
 await initBackend("wasm");

@@ -10,11 +10,11 @@ import { RealData } from "../train/gan.ts";
 import { MIXTURES } from "../datasets/mixtures.ts";
 import { nearest } from "../train/clusters.ts";
 import { runTraining } from "../train/loop.ts";
-import { loadEdgeGenerator } from "../engine/edge_generator.ts";
-import { generatorInputs, inputSpec } from "../format/generator_format.ts";
+import { loadRunner } from "../engine/runner.ts";
+import { generatorInputs, inputSpec } from "../format/generator_metadata.ts";
 import { createApp } from "../serve/app.ts";
 import { Sampler } from "../serve/sampler.ts";
-import { initBackend } from "../engine/backend.ts";
+import { initBackend } from "../tfjs/backend.ts";
 import {
   quietPrinter,
   smallConfig,
@@ -64,7 +64,7 @@ Deno.test("a self-conditioned run records its clusters, serves them from the see
     const resumed = await trainInterruptedAndResumed(smallConfig(`${dir}/split`, flags), 20);
     assert.equal(resumed, await weightsHash(`${dir}/full`));
 
-    const runner = await loadEdgeGenerator(`${dir}/full`);
+    const runner = await loadRunner(`${dir}/full`);
     const { clusters, labels } = runner.metadata;
     assert.equal(labels, undefined, "no digit labels");
     assert.equal(clusters!.count, 3);
@@ -161,7 +161,7 @@ Deno.test("a self-conditioned 2-D run trains, resumes exactly, and serves points
     });
     const resumed = await trainInterruptedAndResumed(smallConfig(`${dir}/split`, flags), 20);
     assert.equal(resumed, await weightsHash(`${dir}/full`));
-    const runner = await loadEdgeGenerator(`${dir}/full`);
+    const runner = await loadRunner(`${dir}/full`);
     assert.equal(runner.metadata.clusters!.count, 8);
     const app = createApp({ ready: true, sampler: new Sampler(runner) });
     const body = await (await app.request("/sample?seed=3&n=4")).json();

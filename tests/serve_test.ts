@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
-import { initBackend } from "../engine/backend.ts";
-import { loadGenerator as loadTfjsGenerator } from "../format/generator.ts";
+import { initBackend } from "../tfjs/backend.ts";
+import { loadGenerator as loadTfjsRunner } from "../tfjs/generator_files.ts";
 import { ModelLoadError } from "../format/model_files.ts";
-import { loadEdgeGenerator } from "../engine/edge_generator.ts";
+import { loadRunner } from "../engine/runner.ts";
 import { toPixels } from "../image/png.ts";
 import { decodePng } from "./png_decode.ts";
 import { latentBatch } from "../random/seeded.ts";
@@ -20,7 +20,7 @@ const ROOT = new URL("..", import.meta.url).pathname;
 // A small trained fixture, under models/ so the server's --allow-read=. reaches it.
 const FIXTURE = `models/test-tmp-serve-${crypto.randomUUID().slice(0, 8)}`;
 await trainTinyModel(`${ROOT}/${FIXTURE}`);
-const loaded = await loadEdgeGenerator(`${ROOT}/${FIXTURE}`);
+const loaded = await loadRunner(`${ROOT}/${FIXTURE}`);
 const sampler = new Sampler(loaded);
 const app = createApp({ ready: true, sampler });
 const SHA12 = loaded.metadata.weightsSha256.slice(0, 12);
@@ -82,7 +82,7 @@ Deno.test("the same seed and n give byte-identical bodies, and n=4 is a prefix o
 
 Deno.test("served samples equal tfjs predict on the same latent batch (dropout off)", async () => {
   const body = await json(await app.request("/sample?n=6&seed=99"));
-  const tfjs = await loadTfjsGenerator(`${ROOT}/${FIXTURE}`);
+  const tfjs = await loadTfjsRunner(`${ROOT}/${FIXTURE}`);
   const expected = tf.tidy(() => {
     const z = tf.tensor2d(latentBatch(99, 6, 16), [6, 16]);
     return toPixels((tfjs.model.predict(z) as tf.Tensor).dataSync() as Float32Array);
@@ -328,7 +328,7 @@ Deno.test("a model that failed to load answers 503 with the reason and never sam
 
 Deno.test("a tampered, truncated or mislabelled model fails to load with a message naming the file", async () => {
   // The server's tfjs-free loader and the tfjs loader (eval, tools) make the same checks.
-  for (const loadGenerator of [loadEdgeGenerator, loadTfjsGenerator]) {
+  for (const loadGenerator of [loadRunner, loadTfjsRunner]) {
     await tamperChecks(loadGenerator);
   }
 });

@@ -4,9 +4,9 @@
  * recorded 10,000, so the tolerances allow for sampling error. Quality is not retrained in CI.
  */
 import assert from "node:assert/strict";
-import { initBackend } from "../engine/backend.ts";
-import { generate, loadGenerator } from "../format/generator.ts";
-import { inputSpec } from "../format/generator_format.ts";
+import { initBackend } from "../tfjs/backend.ts";
+import { generate, loadGenerator } from "../tfjs/generator_files.ts";
+import { inputSpec } from "../format/generator_metadata.ts";
 import { accuracy, classify, loadClassifier } from "../eval/classifier.ts";
 import { classifierScore, coverage, pacganMetrics } from "../eval/metrics.ts";
 import { GRID25 } from "../datasets/mixtures.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { initBackend } from "../engine/backend.ts";
+import { initBackend } from "../tfjs/backend.ts";
 import { runTraining } from "../train/loop.ts";
 import { loadCheckpoint } from "../train/checkpoint.ts";
 import { quietPrinter, runDeno, smallConfig, taskArgs, weightsHash } from "./helpers.ts";

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
-import { loadGenerator } from "../format/generator.ts";
+import { loadGenerator } from "../tfjs/generator_files.ts";
 import { sha256Hex } from "../format/model_files.ts";
-import { initBackend } from "../engine/backend.ts";
+import { initBackend } from "../tfjs/backend.ts";
 import { latentBatch } from "../random/seeded.ts";
 import { runTraining, TrainingError } from "../train/loop.ts";
 import { checkpointPath, loadCheckpoint } from "../train/checkpoint.ts";

@@ -9,7 +9,7 @@
 import { parseArgs } from "node:util";
 import { describeParseError, UsageError } from "../cli/flags.ts";
 import { normalize } from "node:path";
-import { BACKENDS } from "../engine/backend.ts";
+import { BACKENDS } from "../tfjs/backend.ts";
 import { DATASET_SPECS, type DatasetName, DATASETS } from "../datasets/specs.ts";
 
 export const LR_DECAYS = ["none", "linear"] as const;

@@ -10,7 +10,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type * as tfl from "@tensorflow/tfjs-layers";
 import { labelsFor, latentBatch, mix32, Rng, withLabels } from "../random/seeded.ts";
-import { float32View, tensorFrom } from "../engine/backend.ts";
+import { float32View, tensorFrom } from "../tfjs/backend.ts";
 import { Adam } from "../nn/adam.ts";
 import { type ModelConfig, peakRate, rateAt } from "./config.ts";
 import { type MnistSplit, toUnitRange } from "../datasets/mnist.ts";

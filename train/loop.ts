@@ -4,9 +4,9 @@
  */
 import { statfsSync } from "node:fs";
 import { basename } from "node:path";
-import { type BackendInfo, initBackend } from "../engine/backend.ts";
-import { generate, saveGenerator } from "../format/generator.ts";
-import type { GeneratorMetadata } from "../format/generator_format.ts";
+import { type BackendInfo, initBackend } from "../tfjs/backend.ts";
+import { generate, saveGenerator } from "../tfjs/generator_files.ts";
+import type { GeneratorMetadata } from "../format/generator_metadata.ts";
 import { LATENT_SAMPLER } from "../random/seeded.ts";
 import { removeStaleTemps, writeFileAtomic } from "../format/atomic.ts";
 import {

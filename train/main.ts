@@ -6,7 +6,7 @@
 import { helpText, parseTrainArgs } from "./config.ts";
 import { UsageError } from "../cli/flags.ts";
 import { runTraining, TrainingError } from "./loop.ts";
-import { BackendError } from "../engine/backend.ts";
+import { BackendError } from "../tfjs/backend.ts";
 import { CheckpointError } from "./checkpoint.ts";
 import { IdxError } from "../datasets/mnist.ts";
 

@@ -2,7 +2,7 @@
 import type { Context, Hono } from "hono";
 import { INTERPOLATE_PARAMS, type Params, SAMPLE_PARAMS } from "../params.ts";
 import { freshSeed, interpolateLatents, latentBatch } from "../../random/seeded.ts";
-import { inputLabels } from "../../format/generator_format.ts";
+import { inputLabels } from "../../format/generator_metadata.ts";
 import type { Sampler } from "../sampler.ts";
 import { query } from "../errors.ts";
 import { respondWithSamples } from "../respond.ts";

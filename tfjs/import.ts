@@ -13,9 +13,9 @@ import { parseFlags, UsageError } from "../cli/flags.ts";
 import { dirname, normalize } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
-import { initBackend } from "../engine/backend.ts";
-import { saveGenerator } from "./generator.ts";
-import type { GeneratorMetadata } from "./generator_format.ts";
+import { initBackend } from "./backend.ts";
+import { saveGenerator } from "./generator_files.ts";
+import type { GeneratorMetadata } from "../format/generator_metadata.ts";
 
 /** A model edgegan cannot serve, or files it cannot read; the CLI prints it as one line. */
 export class ImportError extends Error {

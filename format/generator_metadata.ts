@@ -1,7 +1,7 @@
 /**
  * The saved-generator format without tfjs: metadata types and checks, the input layout, and the
- * golden-sample comparison. Shared by the tfjs loader (generator.ts) and the server's
- * tfjs-free loader (edge_generator.ts).
+ * golden-sample comparison. Shared by the tfjs loader (tfjs/generator_files.ts) and the server's
+ * tfjs-free loader (engine/runner.ts).
  */
 import { labelsFor, LATENT_SAMPLER, latentBatch, withLabels } from "../random/seeded.ts";
 import { ModelLoadError } from "./model_files.ts";

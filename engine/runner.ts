@@ -4,7 +4,7 @@
  * server process never imports tfjs. Failures are `ModelLoadError`s naming the file.
  *
  * ```ts
- * const gen = await loadEdgeGenerator("models/mnist");
+ * const gen = await loadRunner("models/mnist");
  * const out = gen.predict(latentBatch(42, 4, gen.metadata.latent.size), 4); // 4 x 784
  * ```
  */
@@ -14,7 +14,7 @@ import {
   generatorId,
   type GeneratorMetadata,
   generatorMismatch,
-} from "../format/generator_format.ts";
+} from "../format/generator_metadata.ts";
 import { ModelLoadError, readModelJson, readWeightsVerifying } from "../format/model_files.ts";
 
 /** What the server needs from a generator: its metadata and a dropout-off forward pass. */
@@ -30,7 +30,7 @@ export interface GeneratorRunner {
   readonly engine: string;
 }
 
-export class EdgeGenerator implements GeneratorRunner {
+export class DenseRunner implements GeneratorRunner {
   readonly id: string;
   readonly engine = DenseNet.ENGINE;
   constructor(readonly metadata: GeneratorMetadata, readonly net: DenseNet) {
@@ -48,7 +48,7 @@ export class EdgeGenerator implements GeneratorRunner {
  * Loads a generator for serving: on the Dense engine when it is a Dense MLP, else (convolutions,
  * batch norm, ...) on tfjs, imported only then.
  */
-export async function loadEdgeGenerator(dir: string): Promise<GeneratorRunner> {
+export async function loadRunner(dir: string): Promise<GeneratorRunner> {
   const jsonPath = `${dir}/model.json`;
   const json = await readModelJson(jsonPath, checkMetadata);
   const metadata = json.userDefinedMetadata.edgegan as unknown as GeneratorMetadata;
@@ -66,8 +66,8 @@ export async function loadEdgeGenerator(dir: string): Promise<GeneratorRunner> {
   } catch (err) {
     await verified;
     if (!(err instanceof UnsupportedModelError)) throw err;
-    const { tfjsGenerator } = await import("./tfjs_generator.ts");
-    return tfjsGenerator(jsonPath, json, metadata, bytes);
+    const { tfjsRunner } = await import("../tfjs/layers_engine.ts");
+    return tfjsRunner(jsonPath, json, metadata, bytes);
   }
   const mismatch = generatorMismatch(
     metadata,
@@ -77,5 +77,5 @@ export async function loadEdgeGenerator(dir: string): Promise<GeneratorRunner> {
   );
   await verified;
   if (mismatch) throw new ModelLoadError(jsonPath, mismatch);
-  return new EdgeGenerator(metadata, net);
+  return new DenseRunner(metadata, net);
 }

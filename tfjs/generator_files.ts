@@ -14,10 +14,10 @@
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { LATENT_SAMPLER } from "../random/seeded.ts";
-import { tidyValues } from "../engine/backend.ts";
+import { tidyValues } from "./backend.ts";
 import { forward, mlpOfModel } from "../nn/mlp.ts";
 import { modelWeights, readLayersModel, writeLayersModel } from "./layers_files.ts";
-import { ModelLoadError, updateMetadata } from "./model_files.ts";
+import { ModelLoadError, updateMetadata } from "../format/model_files.ts";
 import {
   checkMetadata,
   FORMAT_NAME,
@@ -33,7 +33,7 @@ import {
   inputSpec,
   type MetadataInput,
   round5,
-} from "./generator_format.ts";
+} from "../format/generator_metadata.ts";
 
 export interface LoadedGenerator {
   model: tfl.LayersModel;

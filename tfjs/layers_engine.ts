@@ -4,27 +4,27 @@
  * this module only when it meets such a model, so serving MLPs never loads tfjs.
  *
  * ```ts
- * const runner = await tfjsGenerator(jsonPath, json, metadata, weightBytes);
+ * const runner = await tfjsRunner(jsonPath, json, metadata, weightBytes);
  * const out = runner.predict(inputs, n); // n x prod(outputShape), dropout off
  * ```
  */
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { initBackend } from "./backend.ts";
-import type { GeneratorRunner } from "./edge_generator.ts";
+import type { GeneratorRunner } from "../engine/runner.ts";
 import {
   generatorId,
   type GeneratorMetadata,
   generatorMismatch,
   inputSpec,
-} from "../format/generator_format.ts";
+} from "../format/generator_metadata.ts";
 import { type ModelJson, ModelLoadError } from "../format/model_files.ts";
-import { buildLayersModel } from "../format/layers_files.ts";
+import { buildLayersModel } from "./layers_files.ts";
 
 /** The engine's name in `/model`, `/models` and ETags. */
 export const TFJS_ENGINE = `tfjs-wasm-${tf.version_core}`;
 
-export class TfjsGenerator implements GeneratorRunner {
+export class TfjsRunner implements GeneratorRunner {
   readonly id: string;
   readonly engine = TFJS_ENGINE;
   readonly #width: number;
@@ -51,12 +51,12 @@ export class TfjsGenerator implements GeneratorRunner {
 }
 
 /** Builds the model with tfjs-layers and checks its shapes and golden sample. */
-export async function tfjsGenerator(
+export async function tfjsRunner(
   jsonPath: string,
   json: ModelJson,
   metadata: GeneratorMetadata,
   weights: Uint8Array,
-): Promise<TfjsGenerator> {
+): Promise<TfjsRunner> {
   await initBackend("wasm");
   const model = await buildLayersModel(jsonPath, json, weights);
   const fail = (problem: string) => {
@@ -68,7 +68,7 @@ export async function tfjsGenerator(
       `the model has ${model.inputs.length} inputs and ${model.outputs.length} outputs; one of each is served`,
     );
   }
-  const runner = new TfjsGenerator(metadata, model);
+  const runner = new TfjsRunner(metadata, model);
   const mismatch = generatorMismatch(
     metadata,
     model.inputs[0].shape,

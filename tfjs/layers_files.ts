@@ -1,7 +1,7 @@
 /**
  * Reading and writing tfjs Layers models (`model.json` + one content-named weights file) with
  * edgegan's metadata in `userDefinedMetadata.edgegan`, atomically and with a weights hash.
- * The generator (generator.ts) and the evaluation classifier both use this format.
+ * The generator (generator_files.ts) and the evaluation classifier both use this format.
  *
  * ```ts
  * await writeLayersModel("models/x", model, (sha) => ({ format: "…", weightsSha256: sha }));
@@ -10,14 +10,14 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
-import { removeStaleTemps, writeFileAtomic } from "./atomic.ts";
+import { removeStaleTemps, writeFileAtomic } from "../format/atomic.ts";
 import {
   type ModelJson,
   ModelLoadError,
   readModelJson,
   readWeights,
   sha256Hex,
-} from "./model_files.ts";
+} from "../format/model_files.ts";
 
 /** The model's weights as saved, and their sha256. */
 export async function modelWeights(model: tfl.LayersModel) {

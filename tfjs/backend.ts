@@ -44,7 +44,7 @@ export async function initBackend(name: BackendName): Promise<BackendInfo> {
   }
   if (tf.version_core !== TFJS_WRITTEN_FOR) {
     throw new BackendError(
-      `engine/backend.ts uses tfjs-wasm internals read from tfjs ${TFJS_WRITTEN_FOR}, but this is tfjs ${tf.version_core}; pin ${TFJS_WRITTEN_FOR} in deno.json or re-check the overrides and their tests`,
+      `tfjs/backend.ts uses tfjs-wasm internals read from tfjs ${TFJS_WRITTEN_FOR}, but this is tfjs ${tf.version_core}; pin ${TFJS_WRITTEN_FOR} in deno.json or re-check the overrides and their tests`,
     );
   }
   if (name === "wasm") {
