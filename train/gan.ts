@@ -308,152 +308,201 @@ export class Gan {
 
   /** One discriminator update then one generator update, for training step `step` (0-based). */
   step(step: number): StepStats {
-    const { latent, seed, steps } = this.config;
-    const seeds = (draw: number) => mix32(seed, step, draw);
-    // Discriminator k > 0 draws its masks from its own seeds; D 0 keeps the plain GAN's.
-    const dSeeds = (draw: number, k: number) => k === 0 ? seeds(draw) : mix32(seeds(draw), k);
-    const lr = this.learningRate(step);
-    this.gAdam.lr = lr;
-    for (const adam of this.dAdams) adam.lr = lr;
-    this.g.dropout = rateAt(this.config.gDropout, step, steps);
-    const dRate = rateAt(this.config.dDropout, step, steps);
-    for (const d of this.ds) d.dropout = dRate;
+    const seeds = (draw: number) => mix32(this.config.seed, step, draw);
+    this.#setSchedules(step);
     const kept = this.keptDiscriminators(step);
     const stats = tf.tidy(() => {
-      // A conditional GAN appends the one-hot label to G's noise and to D's images. With
-      // packing, G makes `pack` samples per D input and D reads them side by side.
-      const { classes, dClasses, pack } = this;
-      const aux = this.config.auxClassifier ?? 0;
-      const rows = this.config.batch * pack;
-      const packed = this.config.batch;
-      const dim = this.data.dim;
-      const width = (dim + dClasses) * pack;
-      const packRows = (x: tf.Tensor2D) =>
-        pack > 1 ? tf.reshape(x, [packed, width]) as tf.Tensor2D : x;
-      const realBatch = dClasses ? this.data.batch(step) : undefined;
-      const realLabels = classes ? this.data.labels(step, realBatch) : [];
-      // Fake labels: uniform digits, or clusters in proportion to their sizes.
-      const fakeLabels = classes
-        ? labelsFor(seeds(DRAW.fakeLabels), rows, classes, undefined, this.data.clusters?.weights)
-        : [];
-      // Unconditional batches are drawn straight into the tensors' storage.
-      const real = dClasses
-        ? tf.tensor2d(withLabels(realBatch!, rows, dim, classes, realLabels), [
-          rows,
-          dim + classes,
-        ])
-        : tensorFrom([rows, dim], (out) => this.data.batch(step, out)) as tf.Tensor2D;
-      const z = classes
-        ? tf.tensor2d(
-          withLabels(
-            latentBatch(seeds(DRAW.noise), rows, latent),
-            rows,
-            latent,
-            classes,
-            fakeLabels,
-          ),
-          [rows, latent + classes],
-        )
-        : tensorFrom(
-          [rows, latent],
-          (out) => latentBatch(seeds(DRAW.noise), rows, latent, out),
-        ) as tf.Tensor2D;
+      const { real, z, realLabels, fakeLabels } = this.#drawBatch(step, seeds);
       const gTrace = forward(this.g, z, seeds(DRAW.gMask));
-      const fake = dClasses
-        ? tf.concat([
-          gTrace.output,
-          tf.cast(tf.oneHot(tf.tensor1d(fakeLabels, "int32"), classes), "float32"),
-        ], 1) as tf.Tensor2D
-        : gTrace.output;
-      const dBatch = tf.concat([packRows(real), packRows(fake)], 0);
-      // AC-GAN: the class head's gradient of w * cross-entropy(softmax(c), label) / B is
-      // w * (softmax(c) - onehot(label)) / B; D learns it on real images only, so it stays a
-      // classifier of real digits that G must satisfy.
-      const classGrad = (logits: tf.Tensor2D, labels: number[], scale: number) =>
-        tf.mul(
-          tf.sub(
-            tf.softmax(tf.slice(logits, [0, 1], [-1, classes])),
-            tf.oneHot(tf.tensor1d(labels, "int32"), classes),
-          ),
-          aux / scale,
-        ) as tf.Tensor2D;
-      const realOnly = aux
-        ? tf.concat([tf.ones([packed, 1]), tf.zeros([packed, 1])], 0) as tf.Tensor2D
-        : undefined;
-
-      // Each discriminator: real and fake in one batch of 2B (packed) rows. For the loss
-      // -t log sigmoid(l) - (1 - t) log(1 - sigmoid(l)) with target t (1, or the smoothed real
-      // target; 0 for fakes), averaged over B per half, dLoss/dl = (sigmoid(l) - t) / B.
-      const dStats: tf.Tensor[][] = this.ds.map((d, k) => {
-        const dTrace = forward(d, dBatch, dSeeds(DRAW.dMask, k));
-        const allLogits = dTrace.output;
-        const logits = aux ? tf.slice(allLogits, [0, 0], [-1, 1]) as tf.Tensor2D : allLogits;
-        const [realLogits, fakeLogits] = tf.split(logits, 2, 0);
-        const t = this.config.realTarget ?? 1;
-        const realLoss = t === 1 ? tf.mean(tf.softplus(tf.neg(realLogits))) : tf.mean(tf.add(
-          tf.mul(tf.softplus(tf.neg(realLogits)), t),
-          tf.mul(tf.softplus(realLogits), 1 - t),
-        ));
-        const dLoss = tf.add(realLoss, tf.mean(tf.softplus(fakeLogits)));
-        let dLogits = tf.div(tf.sub(tf.sigmoid(logits), this.#targets), packed) as tf.Tensor2D;
-        if (aux) {
-          const labels = [...realLabels, ...realLabels]; // the fake half is masked out
-          const dClass = tf.mul(classGrad(allLogits, labels, packed), realOnly!);
-          dLogits = tf.concat([dLogits, dClass], 1) as tf.Tensor2D;
-        }
-        this.dAdams[k].apply(backward(d, dTrace, dLogits).grads);
-        return [dLoss, tf.mean(tf.sigmoid(realLogits)), tf.mean(tf.sigmoid(fakeLogits))];
-      });
-
-      // Generator: the non-saturating loss softplus(-D(G(z))) through the updated D (with an
-      // ensemble: the mean over the kept ones), whose weight gradients are not needed; G is
-      // unchanged since `fake` was computed.
-      // Top-k (Sinha et al. 2020): only the k fakes each D rates most real train G, so G is
-      // not pulled towards the worst samples late in training.
-      const keptCount = kept.filter((x) => x).length;
-      const topK = Math.max(1, Math.round(rateAt(this.config.gTopK, step, steps) * packed));
-      const gLosses: tf.Tensor[] = [];
-      let dImages: tf.Tensor2D | undefined;
-      this.ds.forEach((d, k) => {
-        if (!kept[k]) return;
-        const gdTrace = forward(d, packRows(fake), dSeeds(DRAW.dMaskG, k));
-        const gLogits = aux
-          ? tf.slice(gdTrace.output, [0, 0], [-1, 1]) as tf.Tensor2D
-          : gdTrace.output;
-        const losses = tf.softplus(tf.neg(gLogits));
-        let dGLogits = tf.div(tf.sub(tf.sigmoid(gLogits), 1), topK * keptCount) as tf.Tensor2D;
-        if (topK < packed) {
-          const chosen = topKMask(gLogits, topK);
-          dGLogits = tf.mul(dGLogits, chosen);
-          gLosses.push(tf.div(tf.sum(tf.mul(losses, chosen)), topK));
-        } else {
-          gLosses.push(tf.mean(losses));
-        }
-        if (aux) {
-          const dClass = classGrad(gdTrace.output, fakeLabels, packed * keptCount);
-          dGLogits = tf.concat([dGLogits, dClass], 1) as tf.Tensor2D;
-        }
-        const { dInput } = backward(d, gdTrace, dGLogits, { params: false, input: true });
-        const dRows = pack > 1
-          ? tf.reshape(dInput!, [rows, dim + dClasses]) as tf.Tensor2D
-          : dInput!;
-        const dG = dClasses ? tf.slice(dRows, [0, 0], [rows, dim]) as tf.Tensor2D : dRows;
-        dImages = dImages ? tf.add(dImages, dG) : dG;
-      });
-      this.gAdam.apply(backward(this.g, gTrace, dImages!).grads);
-
+      const fake = this.#withLabels(gTrace.output, fakeLabels);
+      // Each discriminator sees real and fake in one batch of 2B (packed) rows.
+      const dBatch = tf.concat([this.#packRows(real), this.#packRows(fake)], 0);
+      const dStats = this.ds.map((_, k) => this.#trainDiscriminator(k, dBatch, realLabels, seeds));
+      const g = this.#generatorFeedback(step, kept, this.#packRows(fake), fakeLabels, seeds);
+      this.gAdam.apply(backward(this.g, gTrace, g.dImages).grads);
       const mean = (xs: tf.Tensor[]) => xs.length === 1 ? xs[0] : tf.div(tf.addN(xs), xs.length);
       return tf.stack([
-        mean(dStats.map((s) => s[0])),
-        mean(gLosses),
-        mean(dStats.map((s) => s[1])),
-        mean(dStats.map((s) => s[2])),
+        mean(dStats.map((s) => s.dLoss)),
+        mean(g.losses),
+        mean(dStats.map((s) => s.dReal)),
+        mean(dStats.map((s) => s.dFake)),
       ]);
     });
     const values = stats.dataSync();
     stats.dispose();
     if (this.ema) this.#updateEma();
     return { dLoss: values[0], gLoss: values[1], dReal: values[2], dFake: values[3] };
+  }
+
+  /** The learning rate and dropout rates of step `step` under their schedules. */
+  #setSchedules(step: number): void {
+    const lr = this.learningRate(step);
+    this.gAdam.lr = lr;
+    for (const adam of this.dAdams) adam.lr = lr;
+    this.g.dropout = rateAt(this.config.gDropout, step, this.config.steps);
+    const dRate = rateAt(this.config.dDropout, step, this.config.steps);
+    for (const d of this.ds) d.dropout = dRate;
+  }
+
+  /**
+   * Step `step`'s real rows and G's inputs (B x pack rows each). A conditional GAN appends the
+   * one-hot label to G's noise and, unless D names the class itself, to D's images. Fake labels
+   * are uniform digits, or clusters in proportion to their sizes.
+   */
+  #drawBatch(step: number, seeds: (draw: number) => number) {
+    const { classes, dClasses } = this;
+    const { latent } = this.config;
+    const rows = this.config.batch * this.pack;
+    const dim = this.data.dim;
+    const realBatch = dClasses ? this.data.batch(step) : undefined;
+    const realLabels = classes ? this.data.labels(step, realBatch) : [];
+    const fakeLabels = classes
+      ? labelsFor(seeds(DRAW.fakeLabels), rows, classes, undefined, this.data.clusters?.weights)
+      : [];
+    // Unconditional batches are drawn straight into the tensors' storage.
+    const real = dClasses
+      ? tf.tensor2d(withLabels(realBatch!, rows, dim, classes, realLabels), [rows, dim + classes])
+      : tensorFrom([rows, dim], (out) => this.data.batch(step, out)) as tf.Tensor2D;
+    const z = classes
+      ? tf.tensor2d(
+        withLabels(latentBatch(seeds(DRAW.noise), rows, latent), rows, latent, classes, fakeLabels),
+        [rows, latent + classes],
+      )
+      : tensorFrom(
+        [rows, latent],
+        (out) => latentBatch(seeds(DRAW.noise), rows, latent, out),
+      ) as tf.Tensor2D;
+    return { real, z, realLabels, fakeLabels };
+  }
+
+  /** G's output as D reads it: with the one-hot label appended when D is conditional. */
+  #withLabels(images: tf.Tensor2D, labels: number[]): tf.Tensor2D {
+    if (!this.dClasses) return images;
+    const oneHot = tf.cast(tf.oneHot(tf.tensor1d(labels, "int32"), this.classes), "float32");
+    return tf.concat([images, oneHot], 1) as tf.Tensor2D;
+  }
+
+  /** PacGAN: `pack` consecutive rows side by side, as one row of D's input. */
+  #packRows(x: tf.Tensor2D): tf.Tensor2D {
+    if (this.pack === 1) return x;
+    return tf.reshape(x, [this.config.batch, (this.data.dim + this.dClasses) * this.pack]);
+  }
+
+  /**
+   * AC-GAN: the class head's gradient of w * cross-entropy(softmax(c), label) / B is
+   * w * (softmax(c) - onehot(label)) / B.
+   */
+  #classGradient(logits: tf.Tensor2D, labels: number[], scale: number): tf.Tensor2D {
+    const aux = this.config.auxClassifier ?? 0;
+    return tf.mul(
+      tf.sub(
+        tf.softmax(tf.slice(logits, [0, 1], [-1, this.classes])),
+        tf.oneHot(tf.tensor1d(labels, "int32"), this.classes),
+      ),
+      aux / scale,
+    ) as tf.Tensor2D;
+  }
+
+  /**
+   * Updates discriminator `k` on the real-then-fake batch. For the loss
+   * -t log sigmoid(l) - (1 - t) log(1 - sigmoid(l)) with target t (1, or the smoothed real
+   * target; 0 for fakes), averaged over B per half, dLoss/dl = (sigmoid(l) - t) / B. With an
+   * auxiliary classifier D learns the class on real images only, so it stays a classifier of
+   * real digits that G must satisfy.
+   */
+  #trainDiscriminator(
+    k: number,
+    dBatch: tf.Tensor2D,
+    realLabels: number[],
+    seeds: (draw: number) => number,
+  ) {
+    const d = this.ds[k];
+    const packed = this.config.batch;
+    const dTrace = forward(d, dBatch, this.#dSeed(seeds(DRAW.dMask), k));
+    const allLogits = dTrace.output;
+    const logits = this.#realFakeLogit(allLogits);
+    const [realLogits, fakeLogits] = tf.split(logits, 2, 0);
+    const t = this.config.realTarget ?? 1;
+    const realLoss = t === 1 ? tf.mean(tf.softplus(tf.neg(realLogits))) : tf.mean(tf.add(
+      tf.mul(tf.softplus(tf.neg(realLogits)), t),
+      tf.mul(tf.softplus(realLogits), 1 - t),
+    ));
+    const dLoss = tf.add(realLoss, tf.mean(tf.softplus(fakeLogits)));
+    let dLogits = tf.div(tf.sub(tf.sigmoid(logits), this.#targets), packed) as tf.Tensor2D;
+    if (this.config.auxClassifier) {
+      const labels = [...realLabels, ...realLabels]; // the fake half is masked out
+      const realOnly = tf.concat([tf.ones([packed, 1]), tf.zeros([packed, 1])], 0);
+      const dClass = tf.mul(this.#classGradient(allLogits, labels, packed), realOnly);
+      dLogits = tf.concat([dLogits, dClass], 1) as tf.Tensor2D;
+    }
+    this.dAdams[k].apply(backward(d, dTrace, dLogits).grads);
+    return {
+      dLoss,
+      dReal: tf.mean(tf.sigmoid(realLogits)),
+      dFake: tf.mean(tf.sigmoid(fakeLogits)),
+    };
+  }
+
+  /**
+   * G's loss and the gradient on its images: the non-saturating loss softplus(-D(G(z))) through
+   * the updated discriminators (with an ensemble, the mean over the kept ones), whose weight
+   * gradients are not needed; G is unchanged since `fake` was computed. Top-k (Sinha et al.
+   * 2020): only the k fakes each D rates most real train G, so G is not pulled towards the
+   * worst samples late in training.
+   */
+  #generatorFeedback(
+    step: number,
+    kept: boolean[],
+    packedFake: tf.Tensor2D,
+    fakeLabels: number[],
+    seeds: (draw: number) => number,
+  ): { losses: tf.Tensor[]; dImages: tf.Tensor2D } {
+    const packed = this.config.batch;
+    const rows = packed * this.pack;
+    const keptCount = kept.filter((x) => x).length;
+    const topK = Math.max(
+      1,
+      Math.round(rateAt(this.config.gTopK, step, this.config.steps) * packed),
+    );
+    const losses: tf.Tensor[] = [];
+    let dImages: tf.Tensor2D | undefined;
+    this.ds.forEach((d, k) => {
+      if (!kept[k]) return;
+      const gdTrace = forward(d, packedFake, this.#dSeed(seeds(DRAW.dMaskG), k));
+      const gLogits = this.#realFakeLogit(gdTrace.output);
+      const rowLosses = tf.softplus(tf.neg(gLogits));
+      let dGLogits = tf.div(tf.sub(tf.sigmoid(gLogits), 1), topK * keptCount) as tf.Tensor2D;
+      if (topK < packed) {
+        const chosen = topKMask(gLogits, topK);
+        dGLogits = tf.mul(dGLogits, chosen);
+        losses.push(tf.div(tf.sum(tf.mul(rowLosses, chosen)), topK));
+      } else {
+        losses.push(tf.mean(rowLosses));
+      }
+      if (this.config.auxClassifier) {
+        const dClass = this.#classGradient(gdTrace.output, fakeLabels, packed * keptCount);
+        dGLogits = tf.concat([dGLogits, dClass], 1) as tf.Tensor2D;
+      }
+      const { dInput } = backward(d, gdTrace, dGLogits, { params: false, input: true });
+      const dRows = this.pack > 1
+        ? tf.reshape(dInput!, [rows, this.data.dim + this.dClasses]) as tf.Tensor2D
+        : dInput!;
+      const dG = this.dClasses
+        ? tf.slice(dRows, [0, 0], [rows, this.data.dim]) as tf.Tensor2D
+        : dRows;
+      dImages = dImages ? tf.add(dImages, dG) : dG;
+    });
+    return { losses, dImages: dImages! };
+  }
+
+  /** The real/fake logit: column 0 when D also names the class. */
+  #realFakeLogit(output: tf.Tensor2D): tf.Tensor2D {
+    return this.config.auxClassifier ? tf.slice(output, [0, 0], [-1, 1]) as tf.Tensor2D : output;
+  }
+
+  /** Discriminator k > 0 draws its masks from its own seeds; D 0 keeps the plain GAN's. */
+  #dSeed(seed: number, k: number): number {
+    return k === 0 ? seed : mix32(seed, k);
   }
 
   #updateEma(): void {
