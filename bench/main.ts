@@ -15,6 +15,8 @@ import { mnistDir } from "../datasets/mnist.ts";
 import { type LoadResult, loadWithDeno, loadWithWrk, sampleRss } from "./load.ts";
 import { taskArgs } from "./tasks.ts";
 import { encodeBase64 } from "../engine/kernels/base64.ts";
+import { writeFileAtomic } from "../format/atomic.ts";
+import { dirname } from "node:path";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const flags = parseCli(
@@ -521,12 +523,19 @@ async function servingBench() {
   );
 }
 
-const header = await machine();
-console.log(header.join("\n"));
-const started = performance.now();
 if (flags.only !== undefined && flags.only !== "serving") {
   exitUsage(`--only: got ${JSON.stringify(flags.only)}; accepts serving`);
 }
+// The table's path is checked before minutes of measuring, not after.
+const out = flags.out ??
+  (flags.only === "serving" ? "bench/RESULTS-serving.md" : "bench/RESULTS.md");
+const outPath = out.startsWith("/") ? out : `${ROOT}/${out}`;
+if (!(await Deno.stat(dirname(outPath)).then((s) => s.isDirectory, () => false))) {
+  exitUsage(`--out: got ${JSON.stringify(out)}; accepts a file path in an existing folder`);
+}
+const header = await machine();
+console.log(header.join("\n"));
+const started = performance.now();
 if (flags.only !== "serving") await trainingBench();
 await servingBench();
 
@@ -551,7 +560,5 @@ ${header.join("\n")}
 
 ${table}
 `;
-const out = flags.out ??
-  (flags.only === "serving" ? "bench/RESULTS-serving.md" : "bench/RESULTS.md");
-await Deno.writeTextFile(`${ROOT}/${out}`, report);
+await writeFileAtomic(outPath, new TextEncoder().encode(report));
 console.log(`\nwritten to ${out}`);
