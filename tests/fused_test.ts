@@ -40,6 +40,8 @@ Deno.test("the fused step trains like the tfjs step, with and without clusters: 
       // Self-conditioned: G's noise and D's input carry the cluster's one-hot code.
       { gDropout: 0, dDropout: 0.25, selfCondition: 6, ema: 0.9 },
       { gDropout: 0.25, dDropout: 0, selfCondition: 4, pack: 2 },
+      // Dropout-GAN: three discriminators, each dropped from G's feedback half the time.
+      { gDropout: 0, dDropout: 0.25, dEnsemble: 3, dEnsembleDrop: 0.5, pack: 2, ema: 0.9 },
     ]
   ) {
     const config = smallConfig("models/unused", { ...TWO_D, ...flags });
@@ -55,7 +57,11 @@ Deno.test("the fused step trains like the tfjs step, with and without clusters: 
       // Products summed in another order differ in the last bits (measured: ~2e-8 after 10
       // steps, while training moved the weights by ~2e-3).
       const g = maxRelDiff(values(fused.gVars), values(plain.gVars));
-      const d = maxRelDiff(values(fused.dVars), values(plain.dVars));
+      const d = Math.max(
+        ...plain.ds.map((net, k) =>
+          maxRelDiff(values(fused.ds[k].variables), values(net.variables))
+        ),
+      );
       assert.ok(g < 1e-6 && d < 1e-6, `G ${g}, D ${d}`);
       assert.ok(maxRelDiff(fused.ema ?? [], plain.ema ?? []) < 1e-6, "the average too");
       const start = new FusedGan(config, new RealData(config));
@@ -84,6 +90,12 @@ Deno.test("fused training is deterministic and resumes exactly", async (t) => {
       ema: 0.99,
       selfCondition: 5,
     });
+    await assertDeterministicAndResumable(`${dir}/ensemble`, {
+      ...TWO_D,
+      engine: "fused",
+      dEnsemble: 2,
+      dEnsembleDrop: 0.5,
+    });
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -92,7 +104,7 @@ Deno.test("fused training is deterministic and resumes exactly", async (t) => {
 Deno.test("--engine auto picks the fused step for 2-D data only; fused refuses what it cannot do", () => {
   const engine = (argv: string[]) => resolveEngine(parseTrainArgs(argv).config);
   assert.equal(engine(["--dataset", "grid25"]), "fused");
-  assert.equal(engine(["--dataset", "grid25", "--d-ensemble", "2"]), "tfjs");
+  assert.equal(engine(["--dataset", "grid25", "--d-ensemble", "2"]), "fused");
   assert.equal(engine(["--dataset", "grid25", "--self-condition", "100"]), "fused");
   assert.equal(
     engine(["--dataset", "grid25", "--self-condition", "10", "--aux-classifier", "1"]),

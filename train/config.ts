@@ -51,7 +51,6 @@ export type Engine = typeof ENGINES[number];
 /** Why the fused step cannot train `config` (a short phrase), or undefined when it can. */
 export function fusedUnsupported(config: ModelConfig): string | undefined {
   if ((config.auxClassifier ?? 0) > 0) return "--aux-classifier";
-  if ((config.dEnsemble ?? 1) > 1) return "--d-ensemble";
   if (config.gTopK !== 1) return "--g-top-k";
   return undefined;
 }

@@ -28,7 +28,14 @@ import { GEMM_WASM } from "../engine/kernels/kernels.ts";
 import { labelsFor, latentBatch, mix32, withLabels } from "../random/seeded.ts";
 import { adamKernel } from "../nn/adam_simd.ts";
 import { fusedUnsupported, type ModelConfig, rateAt, type TrainConfig } from "./config.ts";
-import { DRAW, Gan, RealData, type StepStats, updateMovingAverage } from "./gan.ts";
+import {
+  discriminatorSeed,
+  DRAW,
+  Gan,
+  RealData,
+  type StepStats,
+  updateMovingAverage,
+} from "./gan.ts";
 import { fillDropoutMask, type Mlp } from "../nn/mlp.ts";
 import { DATASET_SPECS } from "../datasets/specs.ts";
 
@@ -93,7 +100,8 @@ export class FusedGan extends Gan {
   readonly #transpose: Kernel;
   readonly #adam: NonNullable<ReturnType<typeof adamKernel>>;
   readonly #G: Net;
-  readonly #D: Net;
+  /** The discriminators (more than one for Dropout-GAN's ensemble). */
+  readonly #Ds: Net[];
   /**
    * Real rows then fake rows, [2B][(dim + dClasses) * pack], each sample followed by its one-hot
    * label when D is conditioned: D reads both halves in one pass.
@@ -161,7 +169,7 @@ export class FusedGan extends Gan {
     };
     const gIn = config.latent + this.classes, sample = dim + this.dClasses;
     this.#G = plan(this.g, gIn, rows, config.ema > 0);
-    this.#D = plan(this.d, sample * this.pack, dRows, false);
+    this.#Ds = this.ds.map((d) => plan(d, sample * this.pack, dRows, false));
     this.#batch = alloc(2 * rows * sample);
     this.#z = alloc(rows * gIn);
     this.#ones = alloc(dRows);
@@ -340,7 +348,7 @@ export class FusedGan extends Gan {
     const dRate = rateAt(this.config.dDropout, step, steps);
     this.#t += 1;
     this.#stale = true;
-    const G = this.#G, D = this.#D;
+    const G = this.#G;
     const fake = this.#batch + rows * sample * 4;
 
     // The same draws as the tfjs step: real labels are the batch's own, fake ones are drawn.
@@ -368,46 +376,64 @@ export class FusedGan extends Gan {
       if (dClasses) f[r * sample + dim + fakeLabels[r]] = 1;
     }
 
-    // Discriminator: real and fake in one batch of 2B (packed) rows; dLoss/dl = (sigmoid(l) - t) / B.
-    this.#forward(D, this.#batch, width * 4, 2 * B, dRate, seeds(DRAW.dMask));
+    // Each discriminator: real and fake in one batch of 2B (packed) rows;
+    // dLoss/dl = (sigmoid(l) - t) / B.
     const t = this.config.realTarget ?? 1;
-    const logits = this.#view(D.out, 2 * B * 8);
-    const dOut = this.#view(this.#dOut, 2 * B * 8).fill(0);
-    let realLoss = 0, fakeLoss = 0, dReal = 0, dFake = 0;
-    for (let r = 0; r < 2 * B; r++) {
-      const l = logits[r * 8], p = sigmoid(l);
-      const real = r < B;
-      dOut[r * 8] = (p - (real ? t : 0)) / B;
-      if (real) {
-        realLoss += t * softplus(-l) + (1 - t) * softplus(l);
-        dReal += p;
-      } else {
-        fakeLoss += softplus(l);
-        dFake += p;
+    let dLoss = 0, dReal = 0, dFake = 0;
+    this.#Ds.forEach((D, k) => {
+      this.#forward(
+        D,
+        this.#batch,
+        width * 4,
+        2 * B,
+        dRate,
+        discriminatorSeed(seeds(DRAW.dMask), k),
+      );
+      const logits = this.#view(D.out, 2 * B * 8);
+      const dOut = this.#view(this.#dOut, 2 * B * 8).fill(0);
+      for (let r = 0; r < 2 * B; r++) {
+        const l = logits[r * 8], p = sigmoid(l);
+        const real = r < B;
+        dOut[r * 8] = (p - (real ? t : 0)) / B;
+        if (real) {
+          dLoss += t * softplus(-l) + (1 - t) * softplus(l);
+          dReal += p;
+        } else {
+          dLoss += softplus(l);
+          dFake += p;
+        }
       }
-    }
-    this.#backward(D, this.#dOut, true, false);
-    this.#update(D, lr);
+      this.#backward(D, this.#dOut, true, false);
+      this.#update(D, lr);
+    });
 
-    // Generator: softplus(-D(G(z))) through the updated D, back to G's output.
-    this.#forward(D, fake, width * 4, B, dRate, seeds(DRAW.dMaskG));
-    const gLogits = this.#view(D.out, B * 8);
-    const dG = this.#view(this.#dOut, B * 8).fill(0);
-    let gLoss = 0;
-    for (let r = 0; r < B; r++) {
-      gLoss += softplus(-gLogits[r * 8]);
-      dG[r * 8] = (sigmoid(gLogits[r * 8]) - 1) / B;
-    }
-    const dInput = this.#backward(D, this.#dOut, false, true);
-    const kPad = D.layers[0].kPad;
-    const dx = this.#view(dInput, B * kPad);
+    // Generator: softplus(-D(G(z))) through the updated discriminators (Dropout-GAN: the mean
+    // over those kept this step), back to G's output.
+    const kept = this.keptDiscriminators(step);
+    const keptCount = kept.filter((x) => x).length;
     const dy = this.#view(G.grads[1], rows * gOut).fill(0);
-    // Back to G's rows: each packed sample's point columns (its label's are not G's output).
-    for (let b = 0; b < B; b++) {
-      for (let p = 0; p < pack; p++) {
-        for (let j = 0; j < dim; j++) dy[(b * pack + p) * gOut + j] = dx[b * kPad + p * sample + j];
+    let gLoss = 0;
+    this.#Ds.forEach((D, k) => {
+      if (!kept[k]) return;
+      this.#forward(D, fake, width * 4, B, dRate, discriminatorSeed(seeds(DRAW.dMaskG), k));
+      const gLogits = this.#view(D.out, B * 8);
+      const dG = this.#view(this.#dOut, B * 8).fill(0);
+      for (let r = 0; r < B; r++) {
+        gLoss += softplus(-gLogits[r * 8]);
+        dG[r * 8] = (sigmoid(gLogits[r * 8]) - 1) / (B * keptCount);
       }
-    }
+      const dInput = this.#backward(D, this.#dOut, false, true);
+      const kPad = D.layers[0].kPad;
+      const dx = this.#view(dInput, B * kPad);
+      // Back to G's rows: each packed sample's point columns (its label's are not G's output).
+      for (let b = 0; b < B; b++) {
+        for (let p = 0; p < pack; p++) {
+          for (let j = 0; j < dim; j++) {
+            dy[(b * pack + p) * gOut + j] += dx[b * kPad + p * sample + j];
+          }
+        }
+      }
+    });
     if (G.mlp.outActivation === "tanh") {
       for (let i = 0; i < dy.length; i++) dy[i] *= 1 - y[i] * y[i];
     }
@@ -423,11 +449,12 @@ export class FusedGan extends Gan {
         updateMovingAverage(this.#view(l.emaB, l.nPad), this.#view(l.b, l.nPad), this.config.ema);
       }
     }
+    const nD = this.#Ds.length;
     return {
-      dLoss: (realLoss + fakeLoss) / B,
-      gLoss: gLoss / B,
-      dReal: dReal / B,
-      dFake: dFake / B,
+      dLoss: dLoss / (B * nD),
+      gLoss: gLoss / (B * keptCount),
+      dReal: dReal / (B * nD),
+      dFake: dFake / (B * nD),
     };
   }
 
@@ -464,7 +491,7 @@ export class FusedGan extends Gan {
       });
     };
     put(this.#G, this.gAdam, this.ema);
-    put(this.#D, this.dAdam);
+    this.#Ds.forEach((D, k) => put(D, this.dAdams[k]));
   }
 
   /** Copies the memory's state back into the tfjs variables (what checkpoints and saves read). */
@@ -503,7 +530,7 @@ export class FusedGan extends Gan {
       });
     };
     take(this.#G, this.gAdam, this.ema);
-    take(this.#D, this.dAdam);
+    this.#Ds.forEach((D, k) => take(D, this.dAdams[k]));
   }
 
   /** Brings the tfjs variables (G, D, the optimizers, the average) up to date. */

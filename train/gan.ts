@@ -418,7 +418,7 @@ export class Gan {
   ) {
     const d = this.ds[k];
     const packed = this.config.batch;
-    const dTrace = forward(d, dBatch, this.#dSeed(seeds(DRAW.dMask), k));
+    const dTrace = forward(d, dBatch, discriminatorSeed(seeds(DRAW.dMask), k));
     const allLogits = dTrace.output;
     const logits = this.#realFakeLogit(allLogits);
     const [realLogits, fakeLogits] = tf.split(logits, 2, 0);
@@ -468,7 +468,7 @@ export class Gan {
     let dImages: tf.Tensor2D | undefined;
     this.ds.forEach((d, k) => {
       if (!kept[k]) return;
-      const gdTrace = forward(d, packedFake, this.#dSeed(seeds(DRAW.dMaskG), k));
+      const gdTrace = forward(d, packedFake, discriminatorSeed(seeds(DRAW.dMaskG), k));
       const gLogits = this.#realFakeLogit(gdTrace.output);
       const rowLosses = tf.softplus(tf.neg(gLogits));
       let dGLogits = tf.div(tf.sub(tf.sigmoid(gLogits), 1), topK * keptCount) as tf.Tensor2D;
@@ -498,11 +498,6 @@ export class Gan {
   /** The real/fake logit: column 0 when D also names the class. */
   #realFakeLogit(output: tf.Tensor2D): tf.Tensor2D {
     return this.config.auxClassifier ? tf.slice(output, [0, 0], [-1, 1]) as tf.Tensor2D : output;
-  }
-
-  /** Discriminator k > 0 draws its masks from its own seeds; D 0 keeps the plain GAN's. */
-  #dSeed(seed: number, k: number): number {
-    return k === 0 ? seed : mix32(seed, k);
   }
 
   #updateEma(): void {
@@ -568,6 +563,11 @@ export class Gan {
     for (const adam of this.dAdams) adam.dispose();
     this.#targets.dispose();
   }
+}
+
+/** Discriminator k > 0 draws its masks from its own seeds; D 0 keeps the plain GAN's. */
+export function discriminatorSeed(seed: number, k: number): number {
+  return k === 0 ? seed : mix32(seed, k);
 }
 
 /**
