@@ -112,6 +112,13 @@ async function task(name: string, args: string[], log: string): Promise<void> {
   // stdout and stderr each append to the log through their own handle.
   const open = () => Deno.open(`${ROOT}/${log}`, { create: true, append: true });
   const [out, err] = [await open(), await open()];
+  // A stop that came while this run was being prepared: start nothing (checked in the same
+  // synchronous stretch as the spawn, so no signal can fall between the two).
+  if (stopSignal) {
+    out.close();
+    err.close();
+    throw new Stopped();
+  }
   const child = new Deno.Command(Deno.execPath(), {
     args: [...taskArgs(name), ...args],
     cwd: ROOT,
