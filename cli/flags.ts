@@ -1,8 +1,8 @@
 /**
- * Command-line flags for the offline tasks (train, eval, study, bench, import): node:util's
- * `parseArgs`, with one table per task that also gives `--help`, and every parse error turned
- * into one line naming the flag and what it accepts. The server parses its few flags by hand
- * (serve/main.ts): its cold path imports no `node:` module.
+ * Command-line flags for every task (serve, train, eval, study, bench, import): one table per
+ * task that also gives `--help`, and every parse error as one line naming the flag and what it
+ * accepts. Parsed here rather than by node:util's `parseArgs`, whose import alone costs the
+ * server's cold start ~30 ms, and whose errors would have to be re-worded from its messages.
  *
  * ```ts
  * const flags = parseCli(Deno.args, "deno task study: ...", {
@@ -10,14 +10,12 @@
  * });
  * ```
  */
-import { parseArgs } from "node:util";
-
 /** A bad command line; the task prints `error: message` as one line and exits 2. */
 export class UsageError extends Error {
   override name = "UsageError";
 }
 
-/** One flag: parseArgs' option config, plus what it accepts (for `--help` and errors). */
+/** One flag: its type, default, and what it accepts (for `--help` and errors). */
 export interface FlagSpec {
   type: "string" | "boolean";
   default?: string | boolean;
@@ -36,35 +34,6 @@ export type FlagValues<T extends FlagTable> = {
     : ValueOf<T[K]> | undefined;
 };
 
-/**
- * The one-line reason for a `parseArgs` error; `acceptsOf` says what a named flag accepts.
- * `known` lists the flags for an unknown one (a long list is left to `--help`).
- */
-export function describeParseError(
-  err: Error,
-  acceptsOf: (flag: string) => string | undefined,
-  known: string[],
-): string {
-  const unknown = err.message.match(/Unknown option '([^']+)'/);
-  if (unknown) {
-    if (!known.length) return `${unknown[1]}: unknown flag; this task takes none but --help`;
-    return known.length <= 12
-      ? `${unknown[1]}: unknown flag; accepts ${known.map((f) => `--${f}`).join(", ")}`
-      : `${unknown[1]}: unknown flag (see --help for the list)`;
-  }
-  const missing = err.message.match(/Option '(?:-\w, )?(--[\w-]+)[^']*' argument missing/);
-  if (missing) {
-    return `${missing[1]}: needs a value; accepts ${acceptsOf(missing[1].slice(2)) ?? "a value"}`;
-  }
-  const positional = err.message.match(/Unexpected argument '([^']+)'/);
-  if (positional) {
-    return `unexpected argument ${JSON.stringify(positional[1])}: flags take the form --name value`;
-  }
-  const boolValue = err.message.match(/Option '(?:-\w, )?(--[\w-]+)' does not take an argument/);
-  if (boolValue) return `${boolValue[1]}: takes no value`;
-  return err.message.split("\n")[0];
-}
-
 /** `--help` text: the task's summary, then one line per flag with what it accepts. */
 export function flagHelp(about: string, flags: FlagTable): string {
   const names = Object.keys(flags).map((name) =>
@@ -80,18 +49,57 @@ export function flagHelp(about: string, flags: FlagTable): string {
   return `${about}\n\nFlags:\n${lines.join("\n")}\n  ${"--help".padEnd(width)}this text`;
 }
 
-/** Parses `args` against `flags`; throws `UsageError` with one line on bad input. */
+/**
+ * Parses `args` against `flags` ("--name value", "--name=value", a boolean as "--name"; a
+ * value may start with "-", as a negative number does, but not with "--"); throws `UsageError`
+ * with one line naming the flag and what it accepts.
+ */
 export function parseFlags<const T extends FlagTable>(args: string[], flags: T): FlagValues<T> {
-  const options: Record<string, Omit<FlagSpec, "accepts">> = {};
-  for (const [name, { accepts: _, ...option }] of Object.entries(flags)) options[name] = option;
-  try {
-    const { values } = parseArgs({ args, options, strict: true, allowPositionals: false });
-    return { ...values } as FlagValues<T>;
-  } catch (err) {
-    throw new UsageError(
-      describeParseError(err as Error, (f) => flags[f]?.accepts, Object.keys(flags)),
-    );
+  const values: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(flags)) {
+    if (spec.default !== undefined) values[name] = spec.default;
   }
+  const given = new Set<string>();
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    const [, long, inline] = /^--([\w-]+)(?:=(.*))?$/s.exec(arg) ?? [];
+    const short = /^-(\w)$/.exec(arg)?.[1];
+    const name = long ?? Object.keys(flags).find((n) => short && flags[n].short === short);
+    if (name === undefined || !Object.hasOwn(flags, name)) {
+      if (!long && !short) {
+        throw new UsageError(
+          `unexpected argument ${JSON.stringify(arg)}: flags take the form --name value`,
+        );
+      }
+      throw new UsageError(unknownFlag(arg.split("=")[0], Object.keys(flags)));
+    }
+    const spec = flags[name];
+    let value: string | boolean = true;
+    if (spec.type === "boolean") {
+      if (inline !== undefined) throw new UsageError(`--${name}: takes no value`);
+    } else {
+      value = inline ?? args[i + 1];
+      if (inline === undefined) i++;
+      if (value === undefined || (inline === undefined && value.startsWith("--"))) {
+        throw new UsageError(`--${name}: needs a value; accepts ${spec.accepts}`);
+      }
+    }
+    if (spec.multiple) {
+      values[name] = given.has(name) ? [...values[name] as unknown[], value] : [value];
+    } else {
+      values[name] = value;
+    }
+    given.add(name);
+  }
+  return values as FlagValues<T>;
+}
+
+/** The line for an unknown flag; a long list of the known ones is left to `--help`. */
+function unknownFlag(flag: string, known: string[]): string {
+  if (!known.length) return `${flag}: unknown flag; this task takes none but --help`;
+  return known.length <= 12
+    ? `${flag}: unknown flag; accepts ${known.map((f) => `--${f}`).join(", ")}`
+    : `${flag}: unknown flag (see --help for the list)`;
 }
 
 /** Prints `error: message` as one line and exits 2: a bad command line. */

@@ -15,74 +15,41 @@ import { FORMAT_NAME } from "../format/generator_metadata.ts";
 import type { ModelState } from "./app.ts";
 import { loadPngEncoder, Sampler } from "./sampler.ts";
 import { nextTask } from "./queue.ts";
+import { exitUsage, parseCli } from "../cli/flags.ts";
 
 const MODELS_DIR = new URL("../models/", import.meta.url).pathname;
 const DEFAULT_NAME = "mnist";
 const DEFAULT_PORT = 8000;
 const DEFAULT_HOST = "0.0.0.0";
 
-function usage(message: string): never {
-  console.error(`error: ${message}`);
-  Deno.exit(2);
-}
+const FLAGS = {
+  models: {
+    type: "string",
+    accepts: "generator folders under models/, comma-separated (default: all of them)",
+  },
+  default: {
+    type: "string",
+    accepts: `the model used without ?model= (default ${DEFAULT_NAME}, else the first)`,
+  },
+  model: { type: "string", accepts: "serve only this saved generator folder (any path)" },
+  port: { type: "string", accepts: `TCP port 0..65535; also from PORT (default ${DEFAULT_PORT})` },
+  host: { type: "string", accepts: `the address to listen on (default ${DEFAULT_HOST})` },
+} as const;
 
-/**
- * The command line: --model, --port, --host (each "--flag value" or "--flag=value") and --help.
- * Parsed by hand rather than with node:util, whose import alone costs ~30 ms of cold start.
- */
-function parseFlags(argv: string[]) {
-  const values: {
-    model?: string;
-    models?: string;
-    default?: string;
-    port?: string;
-    host?: string;
-    help?: boolean;
-  } = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const match = arg.match(/^--([a-z-]+)(?:=(.*))?$/s);
-    if (!match) {
-      usage(`unexpected argument ${JSON.stringify(arg)}: flags take the form --name value`);
-    }
-    const [, name, inline] = match;
-    if (name === "help") {
-      if (inline !== undefined) usage("--help: takes no value");
-      values.help = true;
-    } else if (
-      name === "model" || name === "models" || name === "default" || name === "port" ||
-      name === "host"
-    ) {
-      const value = inline ?? argv[++i];
-      if (value === undefined) usage(`--${name}: needs a value`);
-      values[name] = value;
-    } else {
-      usage(`--${name}: unknown flag (accepted: --models, --default, --model, --port, --host)`);
-    }
-  }
-  if (values.help) {
-    console.log(`Serve generated samples over HTTP.
-
-Usage: deno task serve [--models a,b] [--default NAME] [--model DIR] [--port N] [--host ADDR]
-
-  --models   generator folders under models/ to serve, comma-separated (default: all of them)
-  --default  the model used without ?model= (default ${DEFAULT_NAME}, else the first)
-  --model    serve only this saved generator folder (any path)
-  --port     TCP port 0..65535; also from PORT (default ${DEFAULT_PORT})
-  --host     address to listen on (default ${DEFAULT_HOST})`);
-    Deno.exit(0);
-  }
+/** The command line, checked: one line naming the flag and exit 2 on bad input. */
+function parseServeFlags(argv: string[]) {
+  const values = parseCli(argv, "deno task serve: serve generated samples over HTTP.", FLAGS);
   const rawPort = values.port ?? Deno.env.get("PORT") ?? String(DEFAULT_PORT);
   const source = values.port !== undefined ? "--port" : "PORT";
   if (!/^\d{1,5}$/.test(rawPort) || Number(rawPort) > 65535) {
-    usage(`${source}: got ${JSON.stringify(rawPort)}; accepts an integer 0..65535`);
+    exitUsage(`${source}: got ${JSON.stringify(rawPort)}; accepts an integer 0..65535`);
   }
   const host = values.host ?? DEFAULT_HOST;
   if (!/^[\w.:-]+$/.test(host)) {
-    usage(`--host: got ${JSON.stringify(host)}; accepts an IP address or host name`);
+    exitUsage(`--host: got ${JSON.stringify(host)}; accepts an IP address or host name`);
   }
   if (values.model !== undefined && (values.models !== undefined || values.default !== undefined)) {
-    usage("--model: serves one folder; use --models and --default for several");
+    exitUsage("--model: serves one folder; use --models and --default for several");
   }
   return { ...values, port: Number(rawPort), host };
 }
@@ -99,12 +66,12 @@ function isGenerator(dir: string): boolean {
 
 /** The folders to serve, by model name; exits 2 on a name the command line got wrong. */
 function modelFolders(
-  flags: ReturnType<typeof parseFlags>,
+  flags: ReturnType<typeof parseServeFlags>,
 ): { dirs: Map<string, string>; defaultName: string } {
   if (flags.model !== undefined) {
     const dir = flags.model.replace(/\/+$/, "");
     if (!isGenerator(dir)) {
-      usage(`--model: ${dir} holds no edgegan generator (no model.json of that format)`);
+      exitUsage(`--model: ${dir} holds no edgegan generator (no model.json of that format)`);
     }
     const name = dir.split("/").pop()!;
     return { dirs: new Map([[name, dir]]), defaultName: name };
@@ -116,17 +83,17 @@ function modelFolders(
     names = flags.models.split(",").map((n) => n.trim()).filter(Boolean);
     const missing = names.find((n) => !all.includes(n));
     if (missing !== undefined || names.length === 0) {
-      usage(
+      exitUsage(
         `--models: got ${
           JSON.stringify(missing ?? flags.models)
         }; accepts generator folders under models/: ${all.join(", ")}`,
       );
     }
   }
-  if (names.length === 0) usage(`no generator folders under ${MODELS_DIR}`);
+  if (names.length === 0) exitUsage(`no generator folders under ${MODELS_DIR}`);
   const defaultName = flags.default ?? (names.includes(DEFAULT_NAME) ? DEFAULT_NAME : names[0]);
   if (!names.includes(defaultName)) {
-    usage(
+    exitUsage(
       `--default: got ${JSON.stringify(defaultName)}; accepts one of the served models: ${
         names.join(", ")
       }`,
@@ -147,7 +114,7 @@ async function loadState(dir: string): Promise<ModelState> {
 }
 
 if (import.meta.main) {
-  const flags = parseFlags(Deno.args);
+  const flags = parseServeFlags(Deno.args);
   const { dirs, defaultName } = modelFolders(flags);
   // The default model loads while Hono and the routes load and the server starts listening (its
   // file reads and hash run off the main thread); a request meanwhile waits for it, and /healthz

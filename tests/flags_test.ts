@@ -23,6 +23,10 @@ Deno.test("parseFlags turns each parse error into one line naming the flag", () 
     [["--only"], "--only: needs a value; accepts a comma list of cell names"],
     [["--report=yes"], "--report: takes no value"],
     [["extra"], 'unexpected argument "extra": flags take the form --name value'],
+    // A flag where a value should be is a missing value, not the value.
+    [["--only", "--report"], "--only: needs a value; accepts a comma list of cell names"],
+    [["-x"], "-x: unknown flag; accepts --jobs, --only, --report"],
+    [["--constructor"], "--constructor: unknown flag; accepts --jobs, --only, --report"],
   ];
   for (const [args, message] of cases) {
     assert.throws(() => parseFlags(args, TABLE), (err: Error) => {
@@ -31,6 +35,20 @@ Deno.test("parseFlags turns each parse error into one line naming the flag", () 
       return true;
     });
   }
+});
+
+Deno.test("parseFlags takes negative numbers as values, repeats a multiple flag, and reads a short name", () => {
+  const table = {
+    ...TABLE,
+    model: { type: "string", multiple: true, accepts: "a folder (repeatable)" },
+    help: { type: "boolean", short: "h", accepts: "this text" },
+  } as const;
+  assert.deepEqual(parseFlags(["--jobs", "-3", "--model", "a", "--model=b", "-h"], table), {
+    jobs: "-3",
+    report: false,
+    model: ["a", "b"],
+    help: true,
+  });
 });
 
 Deno.test("flagHelp lists every flag with what it accepts and its default", () => {

@@ -161,7 +161,7 @@ Deno.test("the default `deno task serve` serves every shipped generator: a seven
   }
 });
 
-Deno.test("`deno task serve` exits 2 with one line for a model name or folder that is not there", async () => {
+Deno.test("`deno task serve` exits 2 with one line for a model name or folder that is not there, or a bad flag", async () => {
   const typo = await runDeno([...taskArgs("serve"), "--model", "models/typo"]);
   assert.equal(typo.code, 2);
   assert.equal(
@@ -180,6 +180,24 @@ Deno.test("`deno task serve` exits 2 with one line for a model name or folder th
     def.stderr,
     /^error: --default: got "mnist-cond"; accepts one of the served models: mnist\n$/,
   );
+  // The flag parser every task shares: an unknown flag, a missing value, a bad port.
+  for (
+    const [args, line] of <[string[], string][]> [
+      [
+        ["--bogus"],
+        "error: --bogus: unknown flag; accepts --models, --default, --model, --port, --host\n",
+      ],
+      [
+        ["--port"],
+        "error: --port: needs a value; accepts TCP port 0..65535; also from PORT (default 8000)\n",
+      ],
+      [["--port", "-1"], 'error: --port: got "-1"; accepts an integer 0..65535\n'],
+    ]
+  ) {
+    const bad = await runDeno([...taskArgs("serve"), ...args]);
+    assert.equal(bad.code, 2, args.join(" "));
+    assert.equal(bad.stderr, line);
+  }
 });
 
 Deno.test("a 2-D model answers points as JSON, and as a PNG scatter plot over its mixture's modes", async () => {

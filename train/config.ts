@@ -6,8 +6,7 @@
  * const { config } = parseTrainArgs(["--dataset", "ring8", "--steps", "500"]);
  * ```
  */
-import { parseArgs } from "node:util";
-import { describeParseError, UsageError } from "../cli/flags.ts";
+import { type FlagTable as CliTable, parseFlags, UsageError } from "../cli/flags.ts";
 import { normalize } from "node:path";
 import { BACKENDS } from "../tfjs/backend.ts";
 import { DATASET_SPECS, type DatasetName, DATASETS } from "../datasets/specs.ts";
@@ -470,32 +469,15 @@ export interface ParsedArgs {
 
 /** Parses and validates the command line; throws `UsageError` with one line on bad input. */
 export function parseTrainArgs(argv: string[]): ParsedArgs {
-  const options: Record<string, { type: "string" | "boolean" }> = {};
-  for (const name of Object.keys(FLAGS)) options[name] = { type: "string" };
-  options.recipe = { type: "string" };
-  options.resume = { type: "boolean" };
-  options.conditional = { type: "boolean" };
-  options.help = { type: "boolean" };
-  // parseArgs reads "--batch -3" as a missing value; join negative numbers so the range check
-  // below can say what the flag accepts.
-  const args: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const next = argv[i + 1];
-    if (/^--[\w-]+$/.test(argv[i]) && FLAG_LIST[argv[i].slice(2)] && /^-[\d.]/.test(next ?? "")) {
-      args.push(`${argv[i]}=${next}`);
-      i++;
-    } else {
-      args.push(argv[i]);
-    }
+  const table: CliTable = {};
+  for (const [name, spec] of Object.entries(FLAGS)) {
+    table[name] = { type: "string", accepts: spec.accepts };
   }
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({ args, options, strict: true, allowPositionals: false }));
-  } catch (err) {
-    throw new UsageError(
-      describeParseError(err as Error, (f) => FLAG_LIST[f]?.accepts, Object.keys(options)),
-    );
+  table.recipe = { type: "string", accepts: "a recipe name (recipes/NAME.json)" };
+  for (const name of ["resume", "conditional", "help"]) {
+    table[name] = { type: "boolean", accepts: "no value" };
   }
+  const values = parseFlags(argv, table) as Record<string, string | boolean | undefined>;
   const config = { ...structuredClone(DEFAULTS), out: "" } as TrainConfig;
   const explicit = new Set<keyof TrainConfig>();
   const apply = (flags: Record<string, unknown>, where: (name: string) => string) => {
