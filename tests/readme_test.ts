@@ -51,3 +51,44 @@ Deno.test("the README's JSON example is what the shipped default model answers",
     assert.deepEqual(body.samples[i].slice(0, prefix.length), prefix)
   );
 });
+
+Deno.test("the README's sample pictures are what their captions' requests return from the shipped models", async () => {
+  const { loadRunner } = await import("../engine/runner.ts");
+  const { loadPngEncoder, Sampler } = await import("../serve/sampler.ts");
+  const { createApp } = await import("../serve/app.ts");
+  await loadPngEncoder();
+  const names = ["mnist", "mnist-seed", "mnist-cond", "grid25"];
+  const app = createApp({
+    defaultName: "mnist",
+    models: await Promise.all(names.map(async (name) => ({
+      name,
+      state: { ready: true as const, sampler: new Sampler(await loadRunner(`models/${name}`)) },
+    }))),
+  });
+  const pictures: [string, string][] = [
+    ["docs/img/mnist-grid.png", "/sample?n=64&seed=1&format=png&scale=2"],
+    ["docs/img/mnist-seed-grid.png", "/sample?model=mnist-seed&n=64&seed=1&format=png&scale=2"],
+    ["docs/img/grid25-scatter.png", "/sample?model=grid25&n=256&seed=1&format=png&scale=2"],
+    [
+      "docs/img/mnist-cond-sevens.png",
+      "/sample?model=mnist-cond&label=7&n=16&seed=1&format=png&scale=2",
+    ],
+    ["docs/img/mnist-cond-grid.png", "/sample?model=mnist-cond&n=64&seed=1&format=png&scale=2"],
+  ];
+  for (const [file, url] of pictures) {
+    assert.ok(readme.includes(file), `the README shows ${file}`);
+    const res = await app.request(url);
+    assert.equal(res.status, 200, url);
+    const served = new Uint8Array(await res.arrayBuffer());
+    assert.deepEqual(served, await Deno.readFile(file), `${file} is ${url}`);
+  }
+  // Each caption names its request (the grid25 and mnist-cond ones spell out model=).
+  for (
+    const url of [
+      "model=grid25&n=256&seed=1&format=png&scale=2",
+      "model=mnist-cond&label=7&n=16&seed=1",
+    ]
+  ) {
+    assert.ok(readme.includes(url), url);
+  }
+});
