@@ -1,13 +1,16 @@
 /**
  * The README's reference tables, generated from the definitions the code runs on: the HTTP
  * routes and parameters (serve/routes.ts, the same source as /openapi.json) and the training
- * flags (train/config.ts, the same source as `--help`). `deno task readme` rewrites the blocks
+ * flags (train/config.ts, the same source as `--help`), the shipped model's metrics (its
+ * metadata) and the study tables (docs/study-*.json). `deno task readme` rewrites the blocks
  * between `<!-- NAME:begin -->` and `<!-- NAME:end -->`; tests/readme_test.ts fails when the
  * README drifts from the code.
  */
 import { parseCli } from "../cli/flags.ts";
 import { ROUTES } from "../serve/routes.ts";
 import { DEFAULTS, FLAGS, formatValue } from "../train/config.ts";
+import { STUDIES, type StudyResult } from "../eval/study_plans.ts";
+import { cellSummary, formatStat } from "../eval/study_common.ts";
 
 function table(header: string[], rows: string[][]): string {
   const cell = (s: string) => s.replaceAll("|", "\\|");
@@ -107,12 +110,145 @@ export function qualityTable(): string {
   );
 }
 
+/** The study cell each shipped model was trained as, shown in bold in the study tables. */
+const SHIPPED_CELL: Record<string, string> = {
+  mnist: "g0.5to0-d0.25to0-sc100",
+  grid25: "g0-d0.25-sc100",
+};
+
+/** What a reader should know about a cell beyond its flags. */
+const CELL_NOTES: Record<string, string> = {
+  "mnist/g0.5to0-d0.25": "an earlier default",
+  "mnist/g0.5-d0.5": "the seed recipe's rates",
+  "mnist/g0.5to0-d0.25-sc30": "the default two versions back",
+  "mnist/g0.5to0-d0.25to0-sc50": "the previous default",
+  "mnist/g0.5to0-d0.25to0-sc100": "the default now",
+  "grid25/g0-d0": "the plain GAN",
+  "grid25/g0-d0.25": "the `2d` recipe",
+  "grid25/g0-d0.25-sc100": "`models/grid25`",
+  "ring8/g0-d0": "the plain GAN",
+};
+
+/** "none" for 0, "0.5 → 0" for the schedule "0.5:0", "0.5 → 0.1 (cosine)" with a curve. */
+function rateLabel(value = "0"): string {
+  const [start, end, curve] = value.split(":");
+  if (end === undefined) return Number(start) === 0 ? "none" : start;
+  return `${start} → ${end}${curve && curve !== "linear" ? ` (${curve})` : ""}`;
+}
+
+/** A cell as a reader names it: G / D dropout, then whatever else its flags change. */
+export function cellLabel(flags: string[], withSelfCondition: boolean): string {
+  const get = (flag: string) => {
+    const i = flags.indexOf(flag);
+    return i < 0 ? undefined : flags[i + 1];
+  };
+  const parts = [`${rateLabel(get("--g-dropout"))} / ${rateLabel(get("--d-dropout"))}`];
+  if (get("--ema") === "0") parts.push("no weight average");
+  const ensemble = get("--d-ensemble");
+  if (ensemble) parts.push(`Dropout-GAN, ${ensemble} Ds (drop ${get("--d-ensemble-drop")})`);
+  if (get("--pack")) parts.push(`PacGAN${get("--pack")}`);
+  if (get("--latent")) parts.push(`latent ${get("--latent")}`);
+  if (get("--g-top-k")) parts.push(`top-k G updates (${get("--g-top-k")})`);
+  if ((get("--aux-classifier") ?? "0") !== "0") parts.push("auxiliary classifier");
+  const clusters = get("--self-condition") ?? "0";
+  if (withSelfCondition && clusters !== "0") parts.push(`self-cond. ${clusters}`);
+  return parts.join(", ");
+}
+
+/** A study's results by cell, in the plan's cell order. */
+function studyRows(dataset: string) {
+  const plan = STUDIES[dataset];
+  const { results }: { results: StudyResult[] } = JSON.parse(
+    Deno.readTextFileSync(new URL(`../${plan.resultsPath}`, import.meta.url)),
+  );
+  const rows = plan.cells.map((cell) => {
+    const runs = results.filter((r) => r.cell === cell.name);
+    const s = cellSummary(runs);
+    const note = CELL_NOTES[`${dataset}/${cell.name}`];
+    return { cell, runs, at: (key: string) => s.at(s.final, key), note };
+  }).filter((row) => row.runs.length);
+  const skipped = plan.cells.filter((c) => c.skip && !rows.some((r) => r.cell === c)).length;
+  const bold = (row: (typeof rows)[number], text: string) =>
+    SHIPPED_CELL[dataset] === row.cell.name ? `**${text}**` : text;
+  const label = (row: (typeof rows)[number], withSelfCondition: boolean) =>
+    bold(
+      row,
+      cellLabel(row.cell.flags, withSelfCondition) + (row.note ? ` (${row.note})` : ""),
+    );
+  return { plan, rows, skipped, bold, label };
+}
+
+/** The MNIST study at the shipped budget: one row per cell with results. */
+export function studyMnistTable(): string {
+  const { plan, rows, skipped, bold, label } = studyRows("mnist");
+  return [
+    `**${rows.length} of ${plan.cells.length} cells have run, ${skipped} are skipped with their ` +
+    "reasons in the report; 50,000 steps each; mean ± standard error where a cell has several " +
+    "seeds:**",
+    "",
+    table(
+      [
+        "cell (G dropout / D dropout)",
+        "self-cond.",
+        "seeds",
+        "Fréchet distance",
+        "classifier score",
+        "precision",
+        "recall",
+      ],
+      rows.map((row) => {
+        const clusters = row.cell.flags[row.cell.flags.indexOf("--self-condition") + 1];
+        return [
+          label(row, false),
+          clusters === "0" ? "off" : clusters,
+          String(row.runs.length),
+          ...[["frechetDistance", 2], ["classifierScore", 2], ["precision", 3], ["recall", 3]]
+            .map(([key, digits]) => bold(row, formatStat(row.at(key as string), digits as number))),
+        ];
+      }),
+    ),
+  ].join("\n");
+}
+
+/** A 2-D study (PacGAN's protocol on 2,500 samples): one row per cell with results. */
+export function study2dTable(dataset: "grid25" | "ring8", modes: number): string {
+  const { plan, rows, bold, label } = studyRows(dataset);
+  const high = (row: (typeof rows)[number]) => {
+    const x = row.at("highQuality");
+    return { ...x, mean: 100 * x.mean, se: 100 * x.se };
+  };
+  return [
+    `**${dataset}: ${rows.length} of ${plan.cells.length} cells have run; mean ± standard ` +
+    "error where a cell has several seeds:**",
+    "",
+    table(
+      [
+        `${dataset} cell (G / D dropout)`,
+        "seeds",
+        `modes (of ${modes})`,
+        "high-quality %",
+        "reverse KL",
+      ],
+      rows.map((row) => [
+        label(row, true),
+        String(row.runs.length),
+        bold(row, formatStat(row.at("modes"), 1)),
+        bold(row, formatStat(high(row), 1)),
+        bold(row, formatStat(row.at("reverseKl"), 3)),
+      ]),
+    ),
+  ].join("\n");
+}
+
 export const BLOCKS: Record<string, () => string> = {
   routes: routesTable,
   "sample-params": () => paramsTable("/sample"),
   "interpolate-params": () => paramsTable("/interpolate"),
   "train-flags": flagsTable,
   quality: qualityTable,
+  "study-mnist": studyMnistTable,
+  "study-grid25": () => study2dTable("grid25", 25),
+  "study-ring8": () => study2dTable("ring8", 8),
 };
 
 /** `text` with every generated block replaced by its current contents. */
@@ -130,7 +266,7 @@ export function withTables(text: string): string {
 if (import.meta.main) {
   parseCli(
     Deno.args,
-    "deno task readme: rewrite the README's API, flag and quality tables from the code and models.",
+    "deno task readme: rewrite the README's API, flag, quality and study tables from the code, models and study results.",
     {},
   );
   const path = new URL("../README.md", import.meta.url);

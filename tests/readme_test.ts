@@ -8,10 +8,10 @@ import { ROUTES } from "../serve/routes.ts";
 
 const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
 
-/** A markdown table without the padding `deno fmt` adds. */
-const normal = (table: string) =>
-  table.trim().split("\n").map((l) => l.replace(/\s*\|\s*/g, "|").replace(/-{3,}/g, "---"))
-    .join("\n");
+/** A markdown block without the table padding and prose line breaks `deno fmt` adds. */
+const normal = (block: string) =>
+  block.trim().split("\n").map((l) => l.replace(/\s*\|\s*/g, "|").replace(/-{3,}/g, "---"))
+    .join("\n").replace(/([^|\n])\n(?=[^|\n])/g, "$1 ");
 
 for (const [name, make] of Object.entries(BLOCKS)) {
   Deno.test(`the README's ${name} table is generated from the code`, () => {
