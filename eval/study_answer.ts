@@ -30,6 +30,8 @@ const isGOnly = (n: string) => DROPOUT_ONLY.test(n) && n.endsWith("-d0") && n !=
 const isSelfConditioned = (n: string) => /-sc\d+/.test(n);
 const isPlainSelfConditioned = (n: string) => /^g0-d0-sc\d+$/.test(n);
 const isDropoutSelfConditioned = (n: string) => isSelfConditioned(n) && !n.startsWith("g0-d0-");
+/** Dropout-GAN: an ensemble of discriminators, each dropped from G's feedback at random. */
+const isEnsemble = (n: string) => /^dgan\d+$/.test(n);
 
 /** How a dataset's cells are compared and shown. */
 interface Scoring {
@@ -66,6 +68,9 @@ interface Verdict {
   conditioningBest?: boolean;
   /** With clusters, the best cell without dropout matches or beats the best with it. */
   clustersNeedNoDropout?: boolean;
+  /** The best Dropout-GAN cell beats one plain D; and beats the best D-dropout cell. */
+  ensembleBeatsPlain?: boolean;
+  ensembleBeatsDropout?: boolean;
 }
 
 function verdict(label: string, results: StudyResult[], scoring: Scoring): Verdict | undefined {
@@ -80,6 +85,8 @@ function verdict(label: string, results: StudyResult[], scoring: Scoring): Verdi
   const dOnly = best(isDOnly);
   const gOnly = [...cells.values()].filter((f) => isGOnly(f.name));
   const scPlain = best(isPlainSelfConditioned), scDropout = best(isDropoutSelfConditioned);
+  const ensembles = [...cells.values()].filter((f) => isEnsemble(f.name));
+  const ensemble = best(isEnsemble);
   const parts = [
     plain ? `no dropout ${scoring.show(plain)}` : "",
     dOnly ? `the best with dropout in D only ${scoring.show(dOnly)}` : "",
@@ -89,6 +96,7 @@ function verdict(label: string, results: StudyResult[], scoring: Scoring): Verdi
         scoring.show(scDropout)
       }`
       : "",
+    ensembles.length ? `Dropout-GAN ${ensembles.map(scoring.show).join("; ")}` : "",
     `the best cell (of those with the most seeds) ${scoring.show(overall)}`,
   ].filter(Boolean);
   return {
@@ -99,6 +107,8 @@ function verdict(label: string, results: StudyResult[], scoring: Scoring): Verdi
     clustersNeedNoDropout: scPlain && scDropout
       ? scoring.compare(scPlain, scDropout) <= 0
       : undefined,
+    ensembleBeatsPlain: ensemble && plain ? scoring.compare(ensemble, plain) < 0 : undefined,
+    ensembleBeatsDropout: ensemble && dOnly ? scoring.compare(ensemble, dOnly) < 0 : undefined,
   };
 }
 
@@ -113,10 +123,18 @@ export function answerSection(
   ].filter((v): v is Verdict => v !== undefined);
   if (!verdicts.length) return [];
   // True on every dataset that has the cells to tell (and at least one has).
-  const all = (key: "dHelps" | "gHurts" | "conditioningBest" | "clustersNeedNoDropout") => {
-    const known = verdicts.filter((v) => v[key] !== undefined);
-    return known.length > 0 && known.every((v) => v[key]);
-  };
+  type Claim =
+    | "dHelps"
+    | "gHurts"
+    | "conditioningBest"
+    | "clustersNeedNoDropout"
+    | "ensembleBeatsPlain"
+    | "ensembleBeatsDropout";
+  const known = (key: Claim) => verdicts.filter((v) => v[key] !== undefined);
+  const all = (key: Claim) => known(key).length > 0 && known(key).every((v) => v[key]);
+  // "on 1 of 2 datasets it was run on", for a claim that holds on some.
+  const count = (key: Claim) =>
+    `${known(key).filter((v) => v[key]).length} of ${known(key).length} datasets`;
   const summary = [
     all("dHelps")
       ? "without clusters, dropout belongs in D: alone it beats no dropout on every dataset"
@@ -126,7 +144,16 @@ export function answerSection(
       ? "the best cell on every dataset is self-conditioned (G and D see a k-means cluster of the data)"
       : "",
     all("clustersNeedNoDropout")
-      ? "and once self-conditioned, dropout no longer helps: the best self-conditioned cell without dropout matches or beats the best with it on every dataset that has both"
+      ? "once self-conditioned, dropout no longer helps: the best self-conditioned cell without dropout matches or beats the best with it on every dataset that has both"
+      : "",
+    known("ensembleBeatsPlain").length
+      ? `Dropout-GAN's ensemble of discriminators beat one plain D on ${
+        count("ensembleBeatsPlain")
+      } it was run on${
+        known("ensembleBeatsDropout").length
+          ? `, and beat dropout in D on ${count("ensembleBeatsDropout")}`
+          : ""
+      }`
       : "",
   ].filter(Boolean);
   return [
@@ -135,7 +162,13 @@ export function answerSection(
     "Which dropout rate, where, and with what else: each study's final-step numbers, mean over seeds (generated from the results below and from [study-mnist.json](study-mnist.json); MNIST's tables are in [study-mnist.md](study-mnist.md)).",
     "",
     ...verdicts.map((v) => v.line),
-    ...(summary.length ? ["", `**In one line:** ${summary.join("; ")}.`] : []),
+    ...(summary.length ? ["", `**In one line:** ${listed(summary)}.`] : []),
     "",
   ];
+}
+
+/** "a; b; and c". */
+function listed(clauses: string[]): string {
+  if (clauses.length < 2) return clauses.join("");
+  return `${clauses.slice(0, -1).join("; ")}; and ${clauses.at(-1)}`;
 }

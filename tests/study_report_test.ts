@@ -214,4 +214,24 @@ Deno.test("the study opens with the answer: each dataset's plain, D-only, G-only
     ring8: [],
   }).join("\n");
   assert.doesNotMatch(helps, /dropout no longer helps/);
+  // Dropout-GAN is set against one plain D and against D dropout, and counted per dataset.
+  const ensemble = answerSection({
+    mnist: [
+      result("g0-d0", 1, [30, 26]),
+      result("g0-d0.25", 1, [12, 9]),
+      result("dgan2", 1, [40, 52]),
+    ],
+    grid25: [
+      mix("g0-d0", 1, 14, 0.86, 1.1),
+      mix("g0-d0.25", 1, 25, 0.74, 0.02),
+      mix("dgan4", 1, 16, 0.86, 1.0),
+    ],
+    ring8: [],
+  }).join("\n");
+  assert.match(ensemble, /Dropout-GAN `dgan2` Fréchet distance 52\.00/);
+  assert.match(ensemble, /Dropout-GAN `dgan4` 16\.0 modes/);
+  assert.match(
+    ensemble,
+    /; and Dropout-GAN's ensemble of discriminators beat one plain D on 1 of 2 datasets it was run on, and beat dropout in D on 0 of 2 datasets\./,
+  );
 });
