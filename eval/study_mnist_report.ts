@@ -36,7 +36,16 @@ export const STUDY_CELLS: StudyCell[] = [
   // Names are folder names (no ":"): "0.5to0" is the schedule 0.5:0.
   { name: "g0.5to0-d0.25", flags: dropout("0.5:0", "0.25"), seeds: 3 },
   { name: "g0.5to0-d0.5to0", flags: dropout("0.5:0", "0.5:0"), seeds: 1 },
-  { name: "g0.5to0-d0.5to0.1cos", flags: dropout("0.5:0", "0.5:0.1:cosine"), seeds: 1 },
+  {
+    name: "g0.5to0-d0.5to0.1cos",
+    flags: dropout("0.5:0", "0.5:0.1:cosine"),
+    seeds: 1,
+    skip:
+      "not run: the 2-D study's seeds took its 40 minutes. The linear schedules say where D's " +
+      "rate should end: fading it from 0.5 to 0 gave back most of what D dropout won " +
+      "(`g0.5to0-d0.5to0` 17.68 against 9.36 for a constant 0.5); whether a cosine curve " +
+      "that stops at 0.1 keeps it is open",
+  },
   { name: "g0.5to0-d0.25-noema", flags: [...dropout("0.5:0", "0.25"), "--ema", "0"], seeds: 1 },
   {
     name: "g0.5-d0.5-noema",
