@@ -265,9 +265,10 @@ if (!values.report) {
       await writeResults(run.plan);
       const final = result.byStep[String(Math.max(...Object.keys(result.byStep).map(Number)))];
       console.log(
-        `${run.plan.dataset} ${run.cell.name} seed ${run.seed}: ${run.plan.headline(final)} (${
-          ((performance.now() - started) / 60000).toFixed(1)
-        } min)`,
+        `${run.plan.dataset} ${run.cell.name} seed ${run.seed}: ${run.plan.headline(final)} ` +
+          `(trained in ${(result.wallTimeS / 60).toFixed(1)} min; study running ${
+            ((performance.now() - started) / 60000).toFixed(1)
+          } min)`,
       );
     }
   }));
