@@ -13,7 +13,7 @@ import { parseTrainArgs } from "../train/config.ts";
 const SEED = parseTrainArgs(["--recipe", "seed"]).config;
 import { mnistDir } from "../datasets/mnist.ts";
 import { type LoadResult, loadWithDeno, loadWithWrk, sampleRss } from "./load.ts";
-import { taskArgs } from "./tasks.ts";
+import { taskArgs } from "../cli/tasks.ts";
 import { encodeBase64 } from "../engine/kernels/base64.ts";
 import { writeFileAtomic } from "../format/atomic.ts";
 import { dirname } from "node:path";

@@ -1,16 +1,17 @@
 /**
  * `deno task soak`: a bounded load test on loopback. Starts the server with the serve task's
  * flags, warms it up, then sends a mix of good and hostile requests from many connections for a
- * fixed time. Prints responses by status, latency percentiles, and the server's RSS and tfjs
- * tensor count at start and end. Fails (exit 1) on any 5xx other than a deliberate 503, on
- * tensor growth, or on RSS growth over 10% (peak RSS of the second half of the run against the
- * peak of the first half, since RSS swings with garbage collection).
+ * fixed time. Prints responses by status, latency percentiles, and the server's RSS and the
+ * default model's memory (`memoryBytes` in /models) at start and end. Fails (exit 1) on any 5xx
+ * other than a deliberate 503, on model-memory growth, or on RSS growth over 10% (peak RSS of the
+ * second half of the run against the peak of the first half, since RSS swings with garbage
+ * collection).
  *
  *   deno task soak [--seconds 30] [--connections 64] [--model models/mnist]
  */
 import { exitUsage, parseCli } from "../cli/flags.ts";
 import { percentile, sampleRss } from "./load.ts";
-import { taskArgs } from "./tasks.ts";
+import { taskArgs } from "../cli/tasks.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 

@@ -112,9 +112,14 @@ export async function loadMnist(split: "train" | "test", dir = mnistDir()): Prom
   return { images: images.data, labels: labels.data, count: files.count, rows: 28, cols: 28 };
 }
 
-/** Bytes 0..255 to floats in [-1, 1], matching the generator's tanh output. */
+/** A pixel byte 0..255 as a float in [-1, 1], matching the generator's tanh output. */
+export function pixelToUnit(byte: number): number {
+  return byte / 127.5 - 1;
+}
+
+/** Bytes 0..255 to floats in [-1, 1] (`pixelToUnit` of each). */
 export function toUnitRange(bytes: Uint8Array): Float32Array {
   const out = new Float32Array(bytes.length);
-  for (let i = 0; i < bytes.length; i++) out[i] = bytes[i] / 127.5 - 1;
+  for (let i = 0; i < bytes.length; i++) out[i] = pixelToUnit(bytes[i]);
   return out;
 }

@@ -15,7 +15,7 @@ import { modelWeights, readLayersModel, writeLayersModel } from "../tfjs/layers_
 import { ModelLoadError } from "../format/model_files.ts";
 import { mix32, Rng } from "../random/seeded.ts";
 import { Adam } from "../nn/adam.ts";
-import { type MnistSplit, toUnitRange } from "../datasets/mnist.ts";
+import { type MnistSplit, pixelToUnit, toUnitRange } from "../datasets/mnist.ts";
 import { backward, forward, type Mlp, mlpOf } from "../nn/mlp.ts";
 import { buildMlp } from "../nn/nets.ts";
 import { MNIST_PIXELS } from "../datasets/specs.ts";
@@ -120,7 +120,7 @@ function shifted(
     for (let x = 0; x < 28; x++) {
       const sx = x - dx;
       dst[at + y * 28 + x] = sx >= 0 && sx < 28 && sy >= 0 && sy < 28
-        ? src[offset + sy * 28 + sx] / 127.5 - 1
+        ? pixelToUnit(src[offset + sy * 28 + sx])
         : -1;
     }
   }

@@ -16,7 +16,7 @@
  * ```
  */
 import { exitUsage, parseCli } from "../cli/flags.ts";
-import { taskArgs } from "../bench/tasks.ts";
+import { taskArgs } from "../cli/tasks.ts";
 import { STUDIES, type StudyPlan, type StudyResult } from "./study_plans.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;

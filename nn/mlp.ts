@@ -16,6 +16,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type * as tfl from "@tensorflow/tfjs-layers";
 import { float32View, tensorFrom } from "../tfjs/backend.ts";
+import { Rng } from "../random/seeded.ts";
 
 export interface Mlp {
   /** Dense layers in order: kernel [in, out] and bias [out]. */
@@ -102,16 +103,10 @@ export function fillDropoutMask(
   const keep = 1 / (1 - rate);
   // u / 2^32 < rate  <=>  u < rate * 2^32, exactly, in float64.
   const threshold = rate * 0x100000000;
-  let state = seed | 0;
+  const rng = new Rng(seed);
   for (let r = 0; r < rows; r++) {
     const row = r * stride;
-    for (let c = 0; c < cols; c++) {
-      // mulberry32, as Rng.nextU32.
-      state = (state + 0x6d2b79f5) | 0;
-      let t = Math.imul(state ^ (state >>> 15), state | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      values[row + c] = ((t ^ (t >>> 14)) >>> 0) < threshold ? 0 : keep;
-    }
+    for (let c = 0; c < cols; c++) values[row + c] = rng.nextU32() < threshold ? 0 : keep;
   }
 }
 

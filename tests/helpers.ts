@@ -1,7 +1,7 @@
 /** Shared test fixtures: small, fast training configs and a silent progress printer. */
 import { DEFAULTS, type TrainConfig } from "../train/config.ts";
 import { ProgressPrinter } from "../train/progress.ts";
-import { taskArgs } from "../bench/tasks.ts";
+import { taskArgs } from "../cli/tasks.ts";
 
 /** The `deno` arguments of a task, so tests run exactly what users run. */
 export { taskArgs };

@@ -13,7 +13,7 @@ import { labelsFor, latentBatch, mix32, Rng, withLabels } from "../random/seeded
 import { float32View, tensorFrom } from "../tfjs/backend.ts";
 import { Adam } from "../nn/adam.ts";
 import { type ModelConfig, peakRate, rateAt } from "./config.ts";
-import { type MnistSplit, toUnitRange } from "../datasets/mnist.ts";
+import { type MnistSplit, pixelToUnit, toUnitRange } from "../datasets/mnist.ts";
 import { MIXTURES, sampleMixture } from "../datasets/mixtures.ts";
 import { buildDiscriminator, buildGenerator, LEAKY_SLOPE } from "../nn/nets.ts";
 import { backward, forward, type Mlp, mlpOf } from "../nn/mlp.ts";
@@ -108,10 +108,10 @@ export class RealData {
     const images = this.#mnist.images;
     const start = this.#start(step);
     const dim = this.dim;
-    // Pixels to [-1, 1] as toUnitRange, row by row into the batch.
+    // Pixels to [-1, 1], row by row into the batch.
     for (let i = 0; i < batch; i++) {
       const src = this.#order![start + i] * dim;
-      for (let j = 0; j < dim; j++) out[i * dim + j] = images[src + j] / 127.5 - 1;
+      for (let j = 0; j < dim; j++) out[i * dim + j] = pixelToUnit(images[src + j]);
     }
     return out;
   }
