@@ -423,49 +423,37 @@ async function servingBench() {
     const recorded = await record(base, ["/healthz", "/sample?n=1&seed=42"]);
     const { bare, replayed: [healthCeiling, cachedCeiling] } = await bareRates(recorded);
     const vsBare = (r: LoadResult) => `${(r.perSecond / bare.perSecond).toFixed(2)}x the bare app`;
+    const latency = (r: LoadResult) => `p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms`;
+    /** A load-test row: requests/s, the ratio to the bare app, latency, and `more`. */
+    const loadRow = (what: string, r: LoadResult, more = "") =>
+      add("serve", what, `${r.perSecond.toFixed(0)} req/s`, `${vsBare(r)}; ${latency(r)}${more}`);
+    /** A ceiling row: what a bare handler sending the same bytes gets, and our share of it. */
+    const ceilingRow = (what: string, ceiling: LoadResult, ours: LoadResult, share: string) =>
+      add(
+        "serve",
+        `ceiling: a bare Hono handler sending ${what}`,
+        `${ceiling.perSecond.toFixed(0)} req/s`,
+        `${vsBare(ceiling)}; ${share} ${(100 * ours.perSecond / ceiling.perSecond).toFixed(0)}%`,
+      );
     add(
       "serve",
       'GET / of a bare Hono app ("ok")',
       `${bare.perSecond.toFixed(0)} req/s`,
       `p50 ${bare.p50Ms.toFixed(2)} ms (${bare.tool}, 32 connections); the reference below`,
     );
-    add(
-      "serve",
-      "GET /healthz",
-      `${health.perSecond.toFixed(0)} req/s`,
-      `${vsBare(health)}; p50 ${health.p50Ms.toFixed(2)} ms, p99 ${
-        health.p99Ms.toFixed(2)
-      } ms (${health.tool}, 32 connections)`,
+    loadRow("GET /healthz", health, ` (${health.tool}, 32 connections)`);
+    loadRow("GET /sample?n=1&seed=42 (JSON, repeated seed)", cached);
+    ceilingRow("/healthz's bytes and headers", healthCeiling, health, "edgegan's /healthz gets");
+    ceilingRow(
+      "that sample's bytes and headers",
+      cachedCeiling,
+      cached,
+      "edgegan's repeated seed gets",
     );
-    add(
-      "serve",
-      "GET /sample?n=1&seed=42 (JSON, repeated seed)",
-      `${cached.perSecond.toFixed(0)} req/s`,
-      `${vsBare(cached)}; p50 ${cached.p50Ms.toFixed(2)} ms, p99 ${cached.p99Ms.toFixed(2)} ms`,
-    );
-    add(
-      "serve",
-      "ceiling: a bare Hono handler sending /healthz's bytes and headers",
-      `${healthCeiling.perSecond.toFixed(0)} req/s`,
-      `${vsBare(healthCeiling)}; edgegan's /healthz gets ${
-        (100 * health.perSecond / healthCeiling.perSecond).toFixed(0)
-      }% of it`,
-    );
-    add(
-      "serve",
-      "ceiling: a bare Hono handler sending that sample's bytes and headers",
-      `${cachedCeiling.perSecond.toFixed(0)} req/s`,
-      `${vsBare(cachedCeiling)}; edgegan's repeated seed gets ${
-        (100 * cached.perSecond / cachedCeiling.perSecond).toFixed(0)
-      }%`,
-    );
-    add(
-      "serve",
+    loadRow(
       "GET /sample?n=1&seed=<new each time> (JSON)",
-      `${fresh.perSecond.toFixed(0)} req/s`,
-      `${vsBare(fresh)}; p50 ${fresh.p50Ms.toFixed(2)} ms, p99 ${fresh.p99Ms.toFixed(2)} ms${
-        fresh === sample ? " (no wrk: unseeded requests)" : ""
-      }`,
+      fresh,
+      fresh === sample ? " (no wrk: unseeded requests)" : "",
     );
     const arithmetic = await predictRate();
     add(
@@ -476,12 +464,7 @@ async function servingBench() {
         (arithmetic / bare.perSecond).toFixed(2)
       }x the bare app's req/s: fresh samples cannot go faster on one core`,
     );
-    add(
-      "serve",
-      "GET /sample?n=1 (JSON, no seed)",
-      `${sample.perSecond.toFixed(0)} req/s`,
-      `${vsBare(sample)}; p50 ${sample.p50Ms.toFixed(2)} ms, p99 ${sample.p99Ms.toFixed(2)} ms`,
-    );
+    loadRow("GET /sample?n=1 (JSON, no seed)", sample);
     add(
       "serve",
       "GET /sample?n=64&format=png",

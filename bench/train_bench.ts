@@ -72,22 +72,10 @@ function edgeganLoop(): (s: number) => void {
 }
 
 function stockLoop(): (s: number) => void {
-  const g = buildGenerator({
-    inDim: 100,
-    hidden: [256, 256],
-    dropout: 0.5,
-    outDim: 784,
-    outActivation: "tanh",
-    seed: 1,
-  });
-  const d = buildDiscriminator({
-    inDim: 784,
-    hidden: [256, 256],
-    dropout: 0.5,
-    outDim: 1,
-    outActivation: "linear",
-    seed: 1,
-  });
+  // The seed net: G 100-256-256-784, D 784-256-256-1, dropout 0.5 in both.
+  const shared = { hidden: [256, 256], dropout: 0.5, seed: 1 };
+  const g = buildGenerator({ ...shared, inDim: 100, outDim: 784, outActivation: "tanh" });
+  const d = buildDiscriminator({ ...shared, inDim: 784, outDim: 1, outActivation: "linear" });
   const gOpt = tf.train.adam(2e-4, 0.5);
   const dOpt = tf.train.adam(2e-4, 0.5);
   const gVars = g.trainableWeights.map((w) => w.read() as tf.Variable);

@@ -72,8 +72,8 @@ export async function imageMetrics(
   const refX = trainX.subarray(0, n * MNIST_PIXELS);
   const score = (x: Float32Array): ImageMetrics => {
     const out = classify(classifier, x, n);
-    const pr = precisionRecall(testOut.features, test.count, out.features, n, d, 3);
-    const dc = densityCoverage(testOut.features, test.count, out.features, n, d, 5);
+    const pr = precisionRecall(testOut.features, out.features, d, 3);
+    const dc = densityCoverage(testOut.features, out.features, d, 5);
     const cov = coverage(out.probs, n);
     const memo = x.subarray(0, MEMO_SAMPLES * MNIST_PIXELS);
     const nearest = kthNearestSquared(memo, MEMO_SAMPLES, trainX, train.count, MNIST_PIXELS, 1).map(

@@ -216,19 +216,24 @@ export function kthNearestSquared(
   return out;
 }
 
+/** The rows of a row-major matrix of `d` columns. */
+function rowsOf(values: Float32Array, d: number): number {
+  if (values.length % d) throw new RangeError(`${values.length} values are not rows of ${d}`);
+  return values.length / d;
+}
+
 /**
  * Improved precision and recall (k-NN balls): precision is the fraction of fake samples inside
  * some real sample's ball (radius: distance to its k-th nearest real neighbour), recall the
- * fraction of real samples inside some fake sample's ball.
+ * fraction of real samples inside some fake sample's ball. Both sets are row-major, `d` columns.
  */
 export function precisionRecall(
   real: Float32Array,
-  nr: number,
   fake: Float32Array,
-  nf: number,
   d: number,
   k = 3,
 ): { precision: number; recall: number } {
+  const nr = rowsOf(real, d), nf = rowsOf(fake, d);
   // k + 1: each point is its own nearest neighbour at distance 0.
   const realRadii = kthNearestSquared(real, nr, real, nr, d, k + 1);
   const fakeRadii = kthNearestSquared(fake, nf, fake, nf, d, k + 1);
@@ -266,12 +271,11 @@ export function precisionRecall(
  */
 export function densityCoverage(
   real: Float32Array,
-  nr: number,
   fake: Float32Array,
-  nf: number,
   d: number,
   k = 5,
 ): { density: number; coverage: number } {
+  const nr = rowsOf(real, d), nf = rowsOf(fake, d);
   // k + 1: each real point is its own nearest neighbour at distance 0.
   const radii = kthNearestSquared(real, nr, real, nr, d, k + 1);
   let inBalls = 0;

@@ -28,36 +28,30 @@ const ERROR_503 = {
   content: ["application/json"],
 };
 
+/** The responses of a route that generates: JSON or PNG, cacheable by ETag, 400 and 503. */
+const generated = (description: string): RouteSpec["responses"] => ({
+  "200": { description, content: ["application/json", "image/png"] },
+  "304": { description: "If-None-Match matched the ETag" },
+  "400": ERROR_400,
+  "503": ERROR_503,
+});
+
 export const ROUTES: RouteSpec[] = [
   {
     path: "/sample",
     summary: "Fresh samples from the generator (dropout off)",
     params: SAMPLE_PARAMS,
-    responses: {
-      "200": {
-        description:
-          "JSON {model, seed, n, shape, encoding, range, samples}, or a PNG: a grid of ceil(sqrt(n)) columns for an image model, a scatter plot of the points over the modes for a 2-D model. X-Seed echoes the seed; with an explicit seed the response is immutable and carries an ETag.",
-        content: ["application/json", "image/png"],
-      },
-      "304": { description: "If-None-Match matched the ETag" },
-      "400": ERROR_400,
-      "503": ERROR_503,
-    },
+    responses: generated(
+      "JSON {model, seed, n, shape, encoding, range, samples}, or a PNG: a grid of ceil(sqrt(n)) columns for an image model, a scatter plot of the points over the modes for a 2-D model. X-Seed echoes the seed; with an explicit seed the response is immutable and carries an ETag.",
+    ),
   },
   {
     path: "/interpolate",
     summary: "A latent walk: samples on the slerp path between the latents of two seeds",
     params: INTERPOLATE_PARAMS,
-    responses: {
-      "200": {
-        description:
-          "JSON {model, from, to, steps, n, shape, encoding, range, samples}, or a PNG strip of `steps` columns. With both seeds given the response is immutable and carries an ETag.",
-        content: ["application/json", "image/png"],
-      },
-      "304": { description: "If-None-Match matched the ETag" },
-      "400": ERROR_400,
-      "503": ERROR_503,
-    },
+    responses: generated(
+      "JSON {model, from, to, steps, n, shape, encoding, range, samples}, or a PNG strip of `steps` columns. With both seeds given the response is immutable and carries an ETag.",
+    ),
   },
   {
     path: "/models",

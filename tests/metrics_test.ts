@@ -93,13 +93,13 @@ Deno.test("Fréchet distance: 0 for identical sets, ||shift||^2 for shifted ones
 Deno.test("precision and recall: 1 and 1 for identical sets, 0 and 0 for far-apart sets", () => {
   const d = 5, n = 300;
   const x = gaussian(n, d, 2);
-  const same = precisionRecall(x, n, x, n, d, 3);
+  const same = precisionRecall(x, x, d, 3);
   assert.deepEqual(same, { precision: 1, recall: 1 });
-  const far = precisionRecall(x, n, gaussian(n, d, 3, 100), n, d, 3);
+  const far = precisionRecall(x, gaussian(n, d, 3, 100), d, 3);
   assert.deepEqual(far, { precision: 0, recall: 0 });
   // A generator that covers half the real distribution: high precision, recall near one half.
   const half = x.filter((_, i) => x[Math.floor(i / d) * d] > 0);
-  const pr = precisionRecall(x, n, half, half.length / d, d, 3);
+  const pr = precisionRecall(x, half, d, 3);
   assert.ok(pr.precision > 0.95, `precision ${pr.precision}`);
   assert.ok(pr.recall > 0.3 && pr.recall < 0.75, `recall ${pr.recall}`);
 });
@@ -154,12 +154,12 @@ Deno.test("density and coverage on a lattice: hand-counted balls", () => {
   // Reals at 0..9 on a line, k = 1: every ball has radius 1. Fakes equal to the reals fall in
   // their own ball and their neighbours': 2 balls at the ends, 3 inside, 28 in all.
   const reals = Float32Array.from({ length: 10 }, (_, i) => i);
-  const { density, coverage } = densityCoverage(reals, 10, reals, 10, 1, 1);
+  const { density, coverage } = densityCoverage(reals, reals, 1, 1);
   assert.ok(Math.abs(density - 28 / 10) < 1e-12, `density ${density}`);
   assert.equal(coverage, 1);
   // Fakes only near 0 cover the balls of 0 and 1: 2 of 10.
   const near0 = new Float32Array([0.1, 0.2, 0.3]);
-  const c = densityCoverage(reals, 10, near0, 3, 1, 1);
+  const c = densityCoverage(reals, near0, 1, 1);
   assert.equal(c.coverage, 0.2);
   assert.ok(Math.abs(c.density - 6 / 3) < 1e-12, `density ${c.density}`);
 });
@@ -169,9 +169,9 @@ Deno.test("a real outlier's huge ball makes identical blobs 'precise' but not de
   // ball (its 5th-nearest neighbour is 96 away), so precision is 1 while density is 1/5.
   const reals = Float32Array.from([0, 1, 2, 3, 4, 5, 6, 7, 8, 100]);
   const fakes = new Float32Array(10).fill(50);
-  const { precision } = precisionRecall(reals, 10, fakes, 10, 1, 5);
+  const { precision } = precisionRecall(reals, fakes, 1, 5);
   assert.equal(precision, 1);
-  const { density, coverage } = densityCoverage(reals, 10, fakes, 10, 1, 5);
+  const { density, coverage } = densityCoverage(reals, fakes, 1, 5);
   assert.ok(Math.abs(density - 0.2) < 1e-12, `density ${density}`);
   assert.equal(coverage, 0.1);
 });
@@ -217,7 +217,7 @@ Deno.test("precision and recall by hand: k-NN radii exclude the point itself", (
   // Fake radii (k = 1): 6.5, 1, 1, 6.5; every real is in some fake's ball: recall 1.
   // With the radius to the k-th neighbour counting the point itself (0), both would be 0.
   const real = Float32Array.from([0, 1, 3, 7]), fake = Float32Array.from([-2, 4.5, 5.5, 12]);
-  assert.deepEqual(precisionRecall(real, 4, fake, 4, 1, 1), { precision: 0.5, recall: 1 });
+  assert.deepEqual(precisionRecall(real, fake, 1, 1), { precision: 0.5, recall: 1 });
   // k = 2: real radii 3, 2, 3, 6: -2 is within 3 of 0 and 12 within 6 of 7: precision 1.
-  assert.deepEqual(precisionRecall(real, 4, fake, 4, 1, 2), { precision: 1, recall: 1 });
+  assert.deepEqual(precisionRecall(real, fake, 1, 2), { precision: 1, recall: 1 });
 });
