@@ -216,6 +216,14 @@ export function kthNearestSquared(
   return out;
 }
 
+/**
+ * Each point's k-NN ball: the squared distance to its k-th nearest other point (k + 1 counting
+ * the point itself, at distance 0).
+ */
+function ballRadii(points: Float32Array, n: number, d: number, k: number): Float32Array {
+  return kthNearestSquared(points, n, points, n, d, k + 1);
+}
+
 /** The rows of a row-major matrix of `d` columns. */
 function rowsOf(values: Float32Array, d: number): number {
   if (values.length % d) throw new RangeError(`${values.length} values are not rows of ${d}`);
@@ -227,16 +235,9 @@ function rowsOf(values: Float32Array, d: number): number {
  * some real sample's ball (radius: distance to its k-th nearest real neighbour), recall the
  * fraction of real samples inside some fake sample's ball. Both sets are row-major, `d` columns.
  */
-export function precisionRecall(
-  real: Float32Array,
-  fake: Float32Array,
-  d: number,
-  k = 3,
-): { precision: number; recall: number } {
+export function precisionRecall(real: Float32Array, fake: Float32Array, d: number, k = 3) {
   const nr = rowsOf(real, d), nf = rowsOf(fake, d);
-  // k + 1: each point is its own nearest neighbour at distance 0.
-  const realRadii = kthNearestSquared(real, nr, real, nr, d, k + 1);
-  const fakeRadii = kthNearestSquared(fake, nf, fake, nf, d, k + 1);
+  const realRadii = ballRadii(real, nr, d, k), fakeRadii = ballRadii(fake, nf, d, k);
   const inside = (
     q: Float32Array,
     nq: number,
@@ -269,15 +270,9 @@ export function precisionRecall(
  * fake sample. Precision counts a fake inside any ball once, so a single real outlier with a
  * huge ball can make every fake "precise"; density weighs each ball equally, so it cannot.
  */
-export function densityCoverage(
-  real: Float32Array,
-  fake: Float32Array,
-  d: number,
-  k = 5,
-): { density: number; coverage: number } {
+export function densityCoverage(real: Float32Array, fake: Float32Array, d: number, k = 5) {
   const nr = rowsOf(real, d), nf = rowsOf(fake, d);
-  // k + 1: each real point is its own nearest neighbour at distance 0.
-  const radii = kthNearestSquared(real, nr, real, nr, d, k + 1);
+  const radii = ballRadii(real, nr, d, k);
   let inBalls = 0;
   const covered = new Uint8Array(nr);
   forEachDistanceRow(fake, nf, real, nr, d, (_, row) => {
