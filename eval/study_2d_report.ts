@@ -309,10 +309,18 @@ export async function writeReport2d(root: string): Promise<void> {
   }
   lines.push("## Not yet run", "");
   for (const [i, dataset] of datasets.entries()) {
-    const todo = STUDY_2D_CELLS.filter((c) => !all[i].some((r) => r.cell === c.name));
+    const seeds = (name: string) => all[i].filter((r) => r.cell === name).length;
+    const todo = STUDY_2D_CELLS.filter((c) => !seeds(c.name));
+    const short = STUDY_2D_CELLS.filter((c) => seeds(c.name) && seeds(c.name) < c.seeds);
     lines.push(
       `- ${dataset}: ${
         todo.length ? todo.map((c) => `\`${c.name}\``).join(", ") + "." : "every cell has run."
+      }${
+        short.length
+          ? ` Short of their seeds: ${
+            short.map((c) => `\`${c.name}\` (${seeds(c.name)} of ${c.seeds})`).join(", ")
+          }.`
+          : ""
       }`,
     );
   }

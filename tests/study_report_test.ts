@@ -127,6 +127,9 @@ Deno.test("the 2-D study report ranks cells, checks the grid25 bar over 3 seeds 
     );
     assert.match(md, /\| g0\.5-d0\.5 \| 20\.0 \| 40\.0 \|/);
     assert.match(md, /## Not yet run\n\n- grid25: `g0-d0\.25`/);
+    // A cell with fewer seeds than its plan asks for is listed with its count; a full one is not.
+    assert.match(md, /- grid25: .* Short of their seeds: `g0\.5-d0\.5` \(1 of 3\)\.\n/);
+    assert.doesNotMatch(md, /`g0-d0` \(3 of 3\)/);
     assert.match(md, /\n- ring8: `g0-d0`/);
     const svg = await Deno.readTextFile(`${dir}/docs/img/dropout-study-grid25.svg`);
     assert.equal((svg.match(/<polyline/g) ?? []).length, 2);
