@@ -52,6 +52,17 @@ if (!Number.isInteger(jobs) || jobs < 1 || jobs > 8) {
   exitUsage(`--jobs: got ${JSON.stringify(values.jobs)}; accepts an integer 1..8`);
 }
 const only = values.only ? new Set(values.only.split(",")) : undefined;
+// A name no chosen study has is a typo, not an empty run.
+const unknown = [...only ?? []].find((name) =>
+  !plans.some((p) => p.cells.some((c) => c.name === name))
+);
+if (unknown !== undefined) {
+  exitUsage(
+    `--only: got ${JSON.stringify(unknown)}; accepts cell names of ${
+      plans.map((p) => p.dataset).join(", ")
+    } (deno task study --dry-run lists them)`,
+  );
+}
 // --seeds N: seeds 1..N of each cell (up to the cell's own count); --seeds A-B: seeds A..B, so
 // two worktrees can run different seeds of one cell at once.
 const seedRange = values.seeds.match(/^(?:(\d+)-)?(\d+)$/);

@@ -74,6 +74,7 @@ Deno.test("deno task study and bench answer a bad flag with one line and exit 2"
     ["eval/study.ts", ["--bogus"], "error: --bogus: unknown flag; accepts --dataset, --jobs"],
     ["eval/study.ts", ["--jobs", "0"], 'error: --jobs: got "0"; accepts an integer 1..8'],
     ["eval/study.ts", ["--dataset", "cifar"], 'error: --dataset: got "cifar"; accepts mnist'],
+    ["eval/study.ts", ["--only", "g0-d0,nope"], 'error: --only: got "nope"; accepts cell names'],
     ["bench/main.ts", ["--only", "x"], 'error: --only: got "x"; accepts serving'],
     // Checked before minutes of measuring, so no run is lost to a typo in the path.
     ["bench/main.ts", ["--out", "no/such/dir.md"], 'error: --out: got "no/such/dir.md"; accepts'],
