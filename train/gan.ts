@@ -314,7 +314,7 @@ export class Gan {
     const stats = tf.tidy(() => {
       const { real, z, realLabels, fakeLabels } = this.#drawBatch(step, seeds);
       const gTrace = forward(this.g, z, seeds(DRAW.gMask));
-      const fake = this.#withLabels(gTrace.output, fakeLabels);
+      const fake = this.#asDInput(gTrace.output, fakeLabels);
       // Each discriminator sees real and fake in one batch of 2B (packed) rows.
       const dBatch = tf.concat([this.#packRows(real), this.#packRows(fake)], 0);
       const dStats = this.ds.map((_, k) => this.#trainDiscriminator(k, dBatch, realLabels, seeds));
@@ -376,7 +376,7 @@ export class Gan {
   }
 
   /** G's output as D reads it: with the one-hot label appended when D is conditional. */
-  #withLabels(images: tf.Tensor2D, labels: number[]): tf.Tensor2D {
+  #asDInput(images: tf.Tensor2D, labels: number[]): tf.Tensor2D {
     if (!this.dClasses) return images;
     const oneHot = tf.cast(tf.oneHot(tf.tensor1d(labels, "int32"), this.classes), "float32");
     return tf.concat([images, oneHot], 1) as tf.Tensor2D;
