@@ -123,13 +123,7 @@ export function answerSection(
   ].filter((v): v is Verdict => v !== undefined);
   if (!verdicts.length) return [];
   // True on every dataset that has the cells to tell (and at least one has).
-  type Claim =
-    | "dHelps"
-    | "gHurts"
-    | "conditioningBest"
-    | "clustersNeedNoDropout"
-    | "ensembleBeatsPlain"
-    | "ensembleBeatsDropout";
+  type Claim = Exclude<keyof Verdict, "line">;
   const known = (key: Claim) => verdicts.filter((v) => v[key] !== undefined);
   const all = (key: Claim) => known(key).length > 0 && known(key).every((v) => v[key]);
   // "on 1 of 2 datasets it was run on", for a claim that holds on some.
