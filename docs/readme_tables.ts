@@ -8,7 +8,7 @@
  */
 import { parseCli } from "../cli/flags.ts";
 import { ROUTES } from "../serve/routes.ts";
-import { DEFAULTS, FLAGS, formatValue } from "../train/config.ts";
+import { DEFAULTS, FLAGS, formatValue, SWITCHES } from "../train/config.ts";
 import { STUDIES, type StudyResult } from "../eval/study_plans.ts";
 import { cellSummary, formatStat } from "../eval/study_common.ts";
 
@@ -61,9 +61,8 @@ export function flagsTable(): string {
         spec.accepts,
         spec.help,
       ]),
-      ["`--conditional`", "off", "no value", "class-conditional GAN on MNIST digits"],
       ["`--recipe`", "none", "a name in recipes/", "start from a named setup; later flags win"],
-      ["`--resume`", "off", "no value", "continue from `<out>/checkpoint/`"],
+      ...Object.entries(SWITCHES).map(([name, help]) => [`\`--${name}\``, "off", "no value", help]),
     ],
   );
 }

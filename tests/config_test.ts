@@ -108,6 +108,7 @@ Deno.test("every flag parses its documented form", () => {
     backend: "cpu",
     resume: true,
     conditional: false,
+    overwrite: false,
     selfCondition: 0,
     auxClassifier: 0,
     engine: "tfjs",
@@ -167,6 +168,7 @@ Deno.test("bad values are rejected with one line naming the flag and what it acc
     [["--steps"], "--steps: needs a value; accepts an integer 1..10000000"],
     [["extra"], 'unexpected argument "extra": flags take the form --name value'],
     [["--resume=yes"], "--resume: takes no value"],
+    [["--resume", "--overwrite"], "--overwrite: starts a run afresh; it cannot go with --resume"],
   ];
   for (const [argv, message] of cases) {
     assert.throws(() => parseTrainArgs(argv), (err: Error) => {
@@ -194,7 +196,9 @@ Deno.test("a dropout schedule START:END parses, and a schedule that does not cha
 
 Deno.test("--help lists every flag with its default", () => {
   const help = helpText();
-  for (const name of [...Object.keys(FLAGS), "recipe", "conditional", "resume", "help"]) {
+  for (
+    const name of [...Object.keys(FLAGS), "recipe", "conditional", "resume", "overwrite", "help"]
+  ) {
     assert.match(help, new RegExp(`--${name}\\b`));
   }
   assert.match(help, /--batch\s.*\n\s+default 64;/);

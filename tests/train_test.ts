@@ -188,7 +188,7 @@ Deno.test("a run stopped and resumed ends with the same weights as an uninterrup
   });
 });
 
-Deno.test("resume refuses changed training flags, and a fresh run refuses to overwrite a checkpoint", async (t) => {
+Deno.test("resume refuses changed training flags; a fresh run refuses a checkpoint or a saved model unless --overwrite", async (t) => {
   await withTemp(t, async (dir) => {
     const quiet = { printer: quietPrinter().printer };
     const out = `${dir}/m`;
@@ -208,6 +208,29 @@ Deno.test("resume refuses changed training flags, and a fresh run refuses to ove
       (err: Error) =>
         err instanceof UsageError && /holds a checkpoint .* pass --resume/.test(err.message),
     );
+    // --overwrite starts afresh: the old checkpoint goes, and the run ends as a fresh one would.
+    await runTraining(
+      smallConfig(out, { steps: 20, overwrite: true }),
+      new Set(["steps", "overwrite"]),
+      quiet,
+    );
+    const fresh = `${dir}/fresh`;
+    await runTraining(smallConfig(fresh, { steps: 20 }), new Set(["steps"]), quiet);
+    const sha = async (folder: string) =>
+      JSON.parse(await Deno.readTextFile(`${folder}/model.json`)).userDefinedMetadata.edgegan
+        .weightsSha256;
+    assert.equal(await sha(out), await sha(fresh));
+    // A saved model without a checkpoint (as shipped): a fresh run leaves the folder untouched.
+    await Deno.remove(`${out}/checkpoint`, { recursive: true });
+    const log = await Deno.readFile(`${out}/metrics.jsonl`);
+    await assert.rejects(
+      runTraining(smallConfig(out, { steps: 20 }), new Set(["steps"]), quiet),
+      (err: Error) =>
+        err instanceof UsageError &&
+        err.message ===
+          `--out: ${out} holds a saved model; pass --overwrite to train it again in place, or choose another --out`,
+    );
+    assert.deepEqual(await Deno.readFile(`${out}/metrics.jsonl`), log);
     await assert.rejects(
       runTraining(smallConfig(`${dir}/none`, { resume: true }), new Set(["resume"]), quiet),
       /no checkpoint to resume from/,

@@ -371,15 +371,22 @@ export const FLAGS = {
 
 type FlagTable = typeof FLAGS;
 
-/** The settings, one per flag (named by `key`), plus the two boolean switches. */
+/**
+ * The switches: flags without a value, off unless given. `conditional` shapes the model; the
+ * others say how the run treats what `--out` already holds.
+ */
+export const SWITCHES = {
+  conditional: "class-conditional GAN on MNIST digits: G and D also get the digit",
+  resume: "continue from `<out>/checkpoint/` (same flags; --steps may grow)",
+  overwrite:
+    "start afresh in an --out holding a saved model or a checkpoint: the checkpoint goes at once, the model at the end",
+} as const;
+export type SwitchName = keyof typeof SWITCHES;
+
+/** The settings, one per flag (named by `key`), plus the switches. */
 export type TrainConfig =
   & { -readonly [F in keyof FlagTable as FlagTable[F]["key"]]: FlagTable[F]["default"] }
-  & {
-    /** Continue from <out>/checkpoint. */
-    resume: boolean;
-    /** Class-conditional GAN (MNIST): the digit label goes to G (and D) as a one-hot code. */
-    conditional: boolean;
-  };
+  & Record<SwitchName, boolean>;
 
 /**
  * The settings that define what is trained (the nets, the data, the losses, the schedule): what
@@ -402,8 +409,7 @@ export const DEFAULTS: Omit<TrainConfig, "out"> = {
   ...Object.fromEntries(
     Object.values(FLAG_LIST).filter((f) => f.key !== "out").map((f) => [f.key, f.default]),
   ),
-  resume: false,
-  conditional: false,
+  ...Object.fromEntries(Object.keys(SWITCHES).map((name) => [name, false])),
 } as Omit<TrainConfig, "out">;
 
 /**
@@ -453,8 +459,9 @@ export function helpText(): string {
     `  --${"recipe".padEnd(18)}start from a named setup in recipes/ (${
       recipeNames().join(", ")
     }); later flags override it`,
-    `  --${"conditional".padEnd(18)}class-conditional GAN: G and D also get the digit (MNIST only)`,
-    `  --${"resume".padEnd(18)}continue from <out>/checkpoint (same flags; --steps may grow)`,
+    ...Object.entries(SWITCHES).map(([name, help]) =>
+      `  --${name.padEnd(18)}${help.replaceAll("`", "")}`
+    ),
   );
   lines.push(`  --${"help".padEnd(18)}show this help`);
   return lines.join("\n");
@@ -474,7 +481,7 @@ export function parseTrainArgs(argv: string[]): ParsedArgs {
     table[name] = { type: "string", accepts: spec.accepts };
   }
   table.recipe = { type: "string", accepts: "a recipe name (recipes/NAME.json)" };
-  for (const name of ["resume", "conditional", "help"]) {
+  for (const name of [...Object.keys(SWITCHES), "help"]) {
     table[name] = { type: "boolean", accepts: "no value" };
   }
   const values = parseFlags(argv, table) as Record<string, string | boolean | undefined>;
@@ -498,16 +505,16 @@ export function parseTrainArgs(argv: string[]): ParsedArgs {
     apply(recipe.flags, (name) => `--recipe ${values.recipe}: ${name}`);
   }
   apply(values, (name) => `--${name}`);
-  if (values.resume) {
-    config.resume = true;
-    explicit.add("resume");
+  for (const name of Object.keys(SWITCHES) as SwitchName[]) {
+    if (!values[name]) continue;
+    config[name] = true;
+    explicit.add(name);
   }
-  if (values.conditional) {
-    if (DATASET_SPECS[config.dataset].kind !== "images") {
-      throw new UsageError(`--conditional: needs --dataset mnist (got ${config.dataset})`);
-    }
-    config.conditional = true;
-    explicit.add("conditional");
+  if (config.conditional && DATASET_SPECS[config.dataset].kind !== "images") {
+    throw new UsageError(`--conditional: needs --dataset mnist (got ${config.dataset})`);
+  }
+  if (config.resume && config.overwrite) {
+    throw new UsageError("--overwrite: starts a run afresh; it cannot go with --resume");
   }
   // The default's self-conditioning is for unconditional MNIST; elsewhere it is off unless asked.
   const images = DATASET_SPECS[config.dataset].kind === "images";

@@ -180,10 +180,25 @@ async function openRun(
 ): Promise<{ config: TrainConfig; checkpoint?: Awaited<ReturnType<typeof loadCheckpoint>> }> {
   const out = cliConfig.out;
   const checkpoint = cliConfig.resume ? await loadCheckpoint(out) : undefined;
-  if (!checkpoint && await exists(checkpointPath(out))) {
-    throw new UsageError(
-      `--out: ${out} holds a checkpoint from an earlier run; pass --resume to continue it or choose another --out`,
-    );
+  if (!checkpoint && !cliConfig.overwrite) {
+    if (await exists(checkpointPath(out))) {
+      throw new UsageError(
+        `--out: ${out} holds a checkpoint from an earlier run; pass --resume to continue it, --overwrite to start afresh, or choose another --out`,
+      );
+    }
+    // A fresh run rewrites metrics.jsonl and the sample grids at once and the model at its end,
+    // so a folder holding a saved model (a shipped one, say) is only reused when asked.
+    if (await exists(`${out}/model.json`)) {
+      throw new UsageError(
+        `--out: ${out} holds a saved model; pass --overwrite to train it again in place, or choose another --out`,
+      );
+    }
+  }
+  if (cliConfig.overwrite) {
+    await Deno.remove(`${out}/checkpoint`, { recursive: true }).catch((err) => {
+      if (err instanceof Deno.errors.NotFound) return;
+      throw new TrainingError(`--overwrite: cannot remove ${out}/checkpoint (${err.message})`);
+    });
   }
   const chosen = checkpoint ? resumedConfig(checkpoint.config, cliConfig, explicit) : cliConfig;
   const config = { ...chosen, engine: resolveEngine(chosen) };
@@ -487,7 +502,7 @@ function metadataRate(rate: DropoutRate): number | string {
 }
 
 function hyperparameters(config: TrainConfig): Record<string, unknown> {
-  const { out: _out, resume: _resume, ...rest } = config;
+  const { out: _out, resume: _resume, overwrite: _overwrite, ...rest } = config;
   return rest;
 }
 
