@@ -66,8 +66,11 @@ if (unknown !== undefined) {
 // --seeds N: seeds 1..N of each cell (up to the cell's own count); --seeds A-B: seeds A..B, so
 // two worktrees can run different seeds of one cell at once.
 const seedRange = values.seeds.match(/^(?:(\d+)-)?(\d+)$/);
-if (values.seeds && (!seedRange || Number(seedRange[1] ?? 1) < 1)) {
-  exitUsage(`--seeds: got "${values.seeds}"; accepts N or A-B (seeds from 1)`);
+if (
+  values.seeds &&
+  (!seedRange || Number(seedRange[1] ?? 1) < 1 || Number(seedRange[1] ?? 1) > Number(seedRange[2]))
+) {
+  exitUsage(`--seeds: got "${values.seeds}"; accepts N or A-B with 1 <= A <= B`);
 }
 const minSeed = seedRange?.[1] ? Number(seedRange[1]) : 1;
 const maxSeeds = seedRange ? Number(seedRange[2]) : Infinity;
@@ -84,6 +87,13 @@ const runs: Run[] = plans.flatMap((plan) => {
     plan.priority.includes(name) ? plan.priority.indexOf(name) : plan.priority.length;
   return mine.sort((a, b) => a.seed - b.seed || rank(a.cell.name) - rank(b.cell.name));
 });
+
+if (runs.length === 0 && !values.report) {
+  const most = Math.max(...plans.flatMap((p) => p.cells.map((c) => c.seeds)));
+  exitUsage(
+    `--seeds: got "${values.seeds}", which selects no run; these cells have seeds 1-${most}`,
+  );
+}
 
 const outOf = (run: Run) => `models/study/${run.plan.dataset}-${run.cell.name}-s${run.seed}`;
 const flagsOf = (run: Run) => [...run.plan.recipe, ...run.cell.flags];

@@ -69,12 +69,17 @@ async function run(script: string, args: string[]) {
   return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
 }
 
-Deno.test("deno task study and bench answer a bad flag with one line and exit 2", async () => {
+Deno.test("deno task study, bench and report answer a bad flag with one line and exit 2", async () => {
   const cases: [string, string[], string][] = [
     ["eval/study.ts", ["--bogus"], "error: --bogus: unknown flag; accepts --dataset, --jobs"],
     ["eval/study.ts", ["--jobs", "0"], 'error: --jobs: got "0"; accepts an integer 1..8'],
     ["eval/study.ts", ["--dataset", "cifar"], 'error: --dataset: got "cifar"; accepts mnist'],
     ["eval/study.ts", ["--only", "g0-d0,nope"], 'error: --only: got "nope"; accepts cell names'],
+    // An empty range used to run nothing and exit 0.
+    ["eval/study.ts", ["--seeds", "3-1"], 'error: --seeds: got "3-1"; accepts N or A-B'],
+    ["eval/study.ts", ["--seeds", "5-5"], 'error: --seeds: got "5-5", which selects no run'],
+    ["train/report.ts", ["--run", "models/nope"], "error: --run: models/nope has no metrics.jsonl"],
+    ["train/report.ts", [], "error: --run: required"],
     ["bench/main.ts", ["--only", "x"], 'error: --only: got "x"; accepts serving'],
     // Checked before minutes of measuring, so no run is lost to a typo in the path.
     ["bench/main.ts", ["--out", "no/such/dir.md"], 'error: --out: got "no/such/dir.md"; accepts'],

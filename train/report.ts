@@ -6,6 +6,7 @@
  *   deno task report --run models/mnist
  */
 import { writeFileAtomic } from "../format/atomic.ts";
+import { exitUsage, parseCli } from "../cli/flags.ts";
 
 export interface MetricsRecord {
   step: number;
@@ -170,18 +171,30 @@ export async function writeReport(run: string): Promise<string[]> {
 }
 
 if (import.meta.main) {
-  const i = Deno.args.indexOf("--run");
-  const run = i >= 0 ? Deno.args[i + 1] : undefined;
-  if (!run || Deno.args.length !== 2) {
-    console.error(
-      "error: --run: required; accepts a training output folder, e.g. --run models/mnist",
+  const { run } = parseCli(Deno.args, "deno task report: plot a training run's metrics.jsonl.", {
+    run: { type: "string", accepts: "a training output folder, e.g. --run models/mnist" },
+  });
+  if (run === undefined) {
+    exitUsage("--run: required; accepts a training output folder, e.g. --run models/mnist");
+  }
+  const dir = run.replace(/\/+$/, "");
+  if (!existsSync(`${dir}/metrics.jsonl`)) {
+    exitUsage(
+      `--run: ${dir} has no metrics.jsonl; accepts a training output folder, e.g. --run models/mnist`,
     );
-    Deno.exit(2);
   }
   try {
-    for (const file of await writeReport(run.replace(/\/+$/, ""))) console.log(`wrote ${file}`);
+    for (const file of await writeReport(dir)) console.log(`wrote ${file}`);
   } catch (err) {
     console.error(`error: ${(err as Error).message.split("\n")[0]}`);
     Deno.exit(1);
+  }
+}
+
+function existsSync(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
   }
 }
