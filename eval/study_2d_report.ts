@@ -16,9 +16,17 @@ export const STEPS_2D = 50_000;
 export const SNAPSHOT_EVERY_2D = 5_000;
 
 /** Flags every run of a 2-D study shares: the `2d` recipe (recipes/2d.json) at the budget. */
-export function recipe2d(dataset: string): string[] {
-  return ["--recipe", "2d", "--dataset", dataset, "--steps", String(STEPS_2D)];
+export function recipe2d(dataset: string, steps = STEPS_2D): string[] {
+  return ["--recipe", "2d", "--dataset", dataset, "--steps", String(steps)];
 }
+
+/**
+ * The budget check: the plain GAN and the `2d` recipe's D dropout trained 4x as long (the
+ * learning rate then decays over 200,000 steps), to show whether the 50,000-step study has
+ * converged (`deno task study --dataset grid25-200k,ring8-200k`).
+ */
+export const LONG_STEPS_2D = 200_000;
+export const LONG_SNAPSHOT_EVERY_2D = 10_000;
 
 const dropout = (g: string, d: string) => ["--g-dropout", g, "--d-dropout", d];
 
@@ -63,6 +71,11 @@ export const STUDY_2D_CELLS: StudyCell[] = [
   },
   // The dropout question once G is conditioned: the same without D dropout.
   { name: "g0-d0-sc100", flags: [...dropout("0", "0"), "--self-condition", "100"], seeds: 3 },
+];
+
+export const LONG_CELLS_2D: StudyCell[] = [
+  { name: "g0-d0", flags: dropout("0", "0"), seeds: 1 },
+  { name: "g0-d0.25", flags: dropout("0", "0.25"), seeds: 1 },
 ];
 
 /** The baseline first, then the cells most likely to meet the bar (coverage early, sharp late). */
@@ -255,6 +268,57 @@ function datasetSection(dataset: string, results: StudyResult[]): string[] {
   return lines;
 }
 
+/**
+ * Whether 50,000 steps is enough: each long run's high-quality % and modes every 20,000 steps
+ * against the same cell at the study's budget (final values, mean over its seeds).
+ */
+function budgetSection(
+  datasets: string[],
+  long: StudyResult[][],
+  short: StudyResult[][],
+): string[] {
+  if (!long.some((r) => r.length)) return [];
+  const columns = Array.from({ length: LONG_STEPS_2D / 20_000 }, (_, i) => (i + 1) * 20_000);
+  const lines = [
+    "## Is 50,000 steps enough?",
+    "",
+    `The plain GAN and D dropout 0.25 trained for ${
+      LONG_STEPS_2D.toLocaleString("en-US")
+    } steps (the same recipe, so the learning rate decays to 0 over the longer run; \`deno task study --dataset grid25-200k,ring8-200k\`, results in study-DATASET-200k.json), against the same cell at the study's budget (final values, mean over its seeds). High-quality % / modes:`,
+    "",
+    `| dataset | cell | seeds | ${columns.map((st) => `${st / 1000}k`).join(" | ")} | at 50k (${
+      STEPS_2D / 1000
+    }k budget) |`,
+    `|---|---|---|${columns.map(() => "---").join("|")}|---|`,
+  ];
+  for (const [i, dataset] of datasets.entries()) {
+    const byCell = (results: StudyResult[], name: string) => results.filter((r) => r.cell === name);
+    for (const cell of LONG_CELLS_2D) {
+      const runs = byCell(long[i], cell.name);
+      if (!runs.length) continue;
+      const s = cellSummary(runs);
+      const cellAt = (st: number) => {
+        const hq = s.at(st, "highQuality"), modes = s.at(st, "modes");
+        return hq.n ? `${(100 * hq.mean).toFixed(1)} / ${modes.mean.toFixed(1)}` : "—";
+      };
+      const budget = byCell(short[i], cell.name);
+      const b = budget.length ? cellSummary(budget) : undefined;
+      const atBudget = b
+        ? `${(100 * b.at(b.final, "highQuality").mean).toFixed(1)} / ${
+          b.at(b.final, "modes").mean.toFixed(1)
+        } (${budget.length} seed${budget.length > 1 ? "s" : ""})`
+        : "—";
+      lines.push(
+        `| ${dataset} | ${cell.name} | ${runs.length} | ${
+          columns.map(cellAt).join(" | ")
+        } | ${atBudget} |`,
+      );
+    }
+  }
+  lines.push("");
+  return lines;
+}
+
 async function readResults(root: string, dataset: string): Promise<StudyResult[]> {
   return await Deno.readTextFile(`${root}/docs/study-${dataset}.json`).then(
     (t) => JSON.parse(t).results as StudyResult[],
@@ -307,6 +371,8 @@ export async function writeReport2d(root: string): Promise<void> {
       );
     }
   }
+  const long = await Promise.all(datasets.map((d) => readResults(root, `${d}-200k`)));
+  lines.push(...budgetSection(datasets, long, all));
   lines.push("## Not yet run", "");
   for (const [i, dataset] of datasets.entries()) {
     const seeds = (name: string) => all[i].filter((r) => r.cell === name).length;

@@ -10,6 +10,9 @@ import {
   writeReport as writeMnistReport,
 } from "./study_mnist_report.ts";
 import {
+  LONG_CELLS_2D,
+  LONG_SNAPSHOT_EVERY_2D,
+  LONG_STEPS_2D,
   recipe2d,
   SNAPSHOT_EVERY_2D,
   STUDY_2D_CELLS,
@@ -75,6 +78,18 @@ const plan2d = (dataset: "grid25" | "ring8"): StudyPlan => ({
   writeReport: (_results, root) => writeReport2d(root),
 });
 
+/** The 2-D budget check: two cells trained 4x as long (see LONG_CELLS_2D). */
+const planLong2d = (dataset: "grid25" | "ring8"): StudyPlan => ({
+  ...plan2d(dataset),
+  dataset: `${dataset}-200k`,
+  recipe: recipe2d(dataset, LONG_STEPS_2D),
+  cells: LONG_CELLS_2D,
+  priority: ["g0-d0"],
+  snapshotEvery: LONG_SNAPSHOT_EVERY_2D,
+  checkpointEvery: LONG_SNAPSHOT_EVERY_2D,
+  resultsPath: `docs/study-${dataset}-200k.json`,
+});
+
 export const STUDIES: Record<string, StudyPlan> = {
   mnist: {
     dataset: "mnist",
@@ -91,4 +106,6 @@ export const STUDIES: Record<string, StudyPlan> = {
   },
   grid25: plan2d("grid25"),
   ring8: plan2d("ring8"),
+  "grid25-200k": planLong2d("grid25"),
+  "ring8-200k": planLong2d("ring8"),
 };

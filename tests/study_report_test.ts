@@ -92,7 +92,7 @@ Deno.test("every study cell parses as a training command line, with a valid run 
   }
 });
 
-Deno.test("the 2-D study report ranks cells, checks the grid25 bar over 3 seeds and draws the curve", async (t) => {
+Deno.test("the 2-D study report ranks cells, checks the grid25 bar over 3 seeds, draws the curve and checks the budget", async (t) => {
   const dir = await tempDir(t);
   try {
     const run = (cell: string, seed: number, hq: number[], modes = 25, kl = 0.02): StudyResult => ({
@@ -133,6 +133,20 @@ Deno.test("the 2-D study report ranks cells, checks the grid25 bar over 3 seeds 
     assert.match(md, /\n- ring8: `g0-d0`/);
     const svg = await Deno.readTextFile(`${dir}/docs/img/dropout-study-grid25.svg`);
     assert.equal((svg.match(/<polyline/g) ?? []).length, 2);
+    // The budget check appears once a long run has results: every 20,000 steps beside the
+    // same cell's final at the study's budget.
+    assert.doesNotMatch(md, /Is 50,000 steps enough/);
+    const long = Array.from({ length: 20 }, (_, i) => 0.5 + i / 100);
+    await Deno.writeTextFile(
+      `${dir}/docs/study-grid25-200k.json`,
+      JSON.stringify({ results: [run("g0-d0", 1, long, 17)] }),
+    );
+    await writeReport2d(dir);
+    assert.match(
+      await Deno.readTextFile(`${dir}/docs/dropout-study.md`),
+      /## Is 50,000 steps enough\?\n[^]*\| grid25 \| g0-d0 \| 1 \| 51\.0 \/ 17\.0 \| 53\.0 \/ 17\.0 \|[^\n]* \| 69\.0 \/ 17\.0 \| 97\.0 \/ 25\.0 \(3 seeds\) \|\n/,
+    );
+    await Deno.remove(`${dir}/docs/study-grid25-200k.json`);
     // One seed is not enough for the bar.
     await Deno.writeTextFile(
       `${dir}/docs/study-grid25.json`,
