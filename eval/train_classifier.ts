@@ -1,6 +1,6 @@
 /**
  * `deno task train-classifier`: trains the MNIST classifier used by `deno task eval` and saves it
- * to models/classifier/. Flags: --epochs (15), --seed (1).
+ * to models/classifier/ (flags: --epochs, --seed, --out; defaults in CLASSIFIER_DEFAULTS).
  */
 import { exitUsage, parseCli } from "../cli/flags.ts";
 import { initBackend } from "../tfjs/backend.ts";
