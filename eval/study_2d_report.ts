@@ -290,9 +290,9 @@ function budgetSection(
       LONG_STEPS_2D.toLocaleString("en-US")
     } steps (the same recipe, so the learning rate decays to 0 over the longer run; \`deno task study --dataset grid25-200k,ring8-200k\`, results in study-DATASET-200k.json), against the same cell at the study's budget (final values, mean over its seeds). High-quality % / modes:`,
     "",
-    `| dataset | cell | seeds | ${columns.map((st) => `${st / 1000}k`).join(" | ")} | at 50k (${
+    `| dataset | cell | seeds | ${columns.map((st) => `${st / 1000}k`).join(" | ")} | the ${
       STEPS_2D / 1000
-    }k budget) |`,
+    }k study's final |`,
     `|---|---|---|${columns.map(() => "---").join("|")}|---|`,
   ];
   for (const [i, dataset] of datasets.entries()) {
