@@ -292,8 +292,8 @@ function budgetSection(
     "",
     `| dataset | cell | seeds | ${columns.map((st) => `${st / 1000}k`).join(" | ")} | the ${
       STEPS_2D / 1000
-    }k study's final |`,
-    `|---|---|---|${columns.map(() => "---").join("|")}|---|`,
+    }k study's final | reverse KL at ${LONG_STEPS_2D / 1000}k / ${STEPS_2D / 1000}k |`,
+    `|---|---|---|${columns.map(() => "---").join("|")}|---|---|`,
   ];
   for (const [i, dataset] of datasets.entries()) {
     const byCell = (results: StudyResult[], name: string) => results.filter((r) => r.cell === name);
@@ -312,10 +312,13 @@ function budgetSection(
           b.at(b.final, "modes").mean.toFixed(1)
         } (${budget.length} seed${budget.length > 1 ? "s" : ""})`
         : "—";
+      const kl = `${s.at(s.final, "reverseKl").mean.toFixed(3)} / ${
+        b ? b.at(b.final, "reverseKl").mean.toFixed(3) : "—"
+      }`;
       lines.push(
         `| ${dataset} | ${cell.name} | ${runs.length} | ${
           columns.map(cellAt).join(" | ")
-        } | ${atBudget} |`,
+        } | ${atBudget} | ${kl} |`,
       );
     }
   }
