@@ -323,6 +323,26 @@ function budgetSection(
     }
   }
   lines.push("");
+  // Each dataset's long runs in a sentence: where they end.
+  for (const [i, dataset] of datasets.entries()) {
+    const ends = LONG_CELLS_2D.flatMap((cell) => {
+      const runs = long[i].filter((r) => r.cell === cell.name);
+      if (!runs.length) return [];
+      const s = cellSummary(runs);
+      const at = (key: string) => s.at(s.final, key).mean;
+      return [
+        `\`${cell.name}\` ${at("modes").toFixed(1)} modes, ${
+          (100 * at("highQuality")).toFixed(1)
+        }% high quality, reverse KL ${at("reverseKl").toFixed(3)}`,
+      ];
+    });
+    if (ends.length) {
+      lines.push(
+        `At ${LONG_STEPS_2D.toLocaleString("en-US")} steps on ${dataset}: ${ends.join("; ")}.`,
+        "",
+      );
+    }
+  }
   return lines;
 }
 
