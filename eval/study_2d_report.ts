@@ -76,10 +76,10 @@ export const STUDY_2D_CELLS: StudyCell[] = [
 ];
 
 export const LONG_CELLS_2D: StudyCell[] = [
-  { name: "g0-d0", flags: dropout("0", "0"), seeds: 1 },
-  { name: "g0-d0.25", flags: dropout("0", "0.25"), seeds: 1 },
-  { name: "g0-d0.5", flags: dropout("0", "0.5"), seeds: 1 },
-  { name: "g0-d0-pack4", flags: [...dropout("0", "0"), "--pack", "4"], seeds: 1 },
+  { name: "g0-d0", flags: dropout("0", "0"), seeds: 3 },
+  { name: "g0-d0.25", flags: dropout("0", "0.25"), seeds: 3 },
+  { name: "g0-d0.5", flags: dropout("0", "0.5"), seeds: 3 },
+  { name: "g0-d0-pack4", flags: [...dropout("0", "0"), "--pack", "4"], seeds: 3 },
 ];
 
 /** The baseline first, then the cells most likely to meet the bar (coverage early, sharp late). */
