@@ -78,7 +78,7 @@ const plan2d = (dataset: "grid25" | "ring8"): StudyPlan => ({
   writeReport: (_results, root) => writeReport2d(root),
 });
 
-/** The 2-D budget check: two cells trained 4x as long (see LONG_CELLS_2D). */
+/** The 2-D budget check: the deciding cells trained 4x as long (see LONG_CELLS_2D). */
 const planLong2d = (dataset: "grid25" | "ring8"): StudyPlan => ({
   ...plan2d(dataset),
   dataset: `${dataset}-200k`,

@@ -178,23 +178,15 @@ if (import.meta.main) {
     exitUsage("--run: required; accepts a training output folder, e.g. --run models/mnist");
   }
   const dir = run.replace(/\/+$/, "");
-  if (!existsSync(`${dir}/metrics.jsonl`)) {
-    exitUsage(
-      `--run: ${dir} has no metrics.jsonl; accepts a training output folder, e.g. --run models/mnist`,
-    );
-  }
   try {
     for (const file of await writeReport(dir)) console.log(`wrote ${file}`);
   } catch (err) {
+    if (err instanceof Deno.errors.NotFound) {
+      exitUsage(
+        `--run: ${dir} has no metrics.jsonl; accepts a training output folder, e.g. --run models/mnist`,
+      );
+    }
     console.error(`error: ${(err as Error).message.split("\n")[0]}`);
     Deno.exit(1);
-  }
-}
-
-function existsSync(path: string): boolean {
-  try {
-    return Deno.statSync(path).isFile;
-  } catch {
-    return false;
   }
 }
