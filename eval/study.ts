@@ -66,14 +66,11 @@ if (unknown !== undefined) {
 // --seeds N: seeds 1..N of each cell (up to the cell's own count); --seeds A-B: seeds A..B, so
 // two worktrees can run different seeds of one cell at once.
 const seedRange = values.seeds.match(/^(?:(\d+)-)?(\d+)$/);
-if (
-  values.seeds &&
-  (!seedRange || Number(seedRange[1] ?? 1) < 1 || Number(seedRange[1] ?? 1) > Number(seedRange[2]))
-) {
-  exitUsage(`--seeds: got "${values.seeds}"; accepts N or A-B with 1 <= A <= B`);
-}
 const minSeed = seedRange?.[1] ? Number(seedRange[1]) : 1;
 const maxSeeds = seedRange ? Number(seedRange[2]) : Infinity;
+if (values.seeds && (!seedRange || minSeed < 1 || minSeed > maxSeeds)) {
+  exitUsage(`--seeds: got "${values.seeds}"; accepts N or A-B with 1 <= A <= B`);
+}
 type Run = { plan: StudyPlan; cell: StudyPlan["cells"][number]; seed: number };
 const runs: Run[] = plans.flatMap((plan) => {
   // A skipped cell runs only when --only names it.

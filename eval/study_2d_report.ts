@@ -295,53 +295,50 @@ function budgetSection(
     }k study's final | reverse KL at ${LONG_STEPS_2D / 1000}k / ${STEPS_2D / 1000}k |`,
     `|---|---|---|${columns.map(() => "---").join("|")}|---|---|`,
   ];
-  for (const [i, dataset] of datasets.entries()) {
-    const byCell = (results: StudyResult[], name: string) => results.filter((r) => r.cell === name);
-    for (const cell of LONG_CELLS_2D) {
-      const runs = byCell(long[i], cell.name);
-      if (!runs.length) continue;
-      const s = cellSummary(runs);
-      const cellAt = (st: number) => {
-        const hq = s.at(st, "highQuality"), modes = s.at(st, "modes");
-        return hq.n ? `${(100 * hq.mean).toFixed(1)} / ${modes.mean.toFixed(1)}` : "—";
-      };
-      const budget = byCell(short[i], cell.name);
-      const b = budget.length ? cellSummary(budget) : undefined;
-      const atBudget = b
-        ? `${(100 * b.at(b.final, "highQuality").mean).toFixed(1)} / ${
-          b.at(b.final, "modes").mean.toFixed(1)
-        } (${budget.length} seed${budget.length > 1 ? "s" : ""})`
-        : "—";
-      const kl = `${s.at(s.final, "reverseKl").mean.toFixed(3)} / ${
-        b ? b.at(b.final, "reverseKl").mean.toFixed(3) : "—"
-      }`;
-      lines.push(
-        `| ${dataset} | ${cell.name} | ${runs.length} | ${
-          columns.map(cellAt).join(" | ")
-        } | ${atBudget} | ${kl} |`,
-      );
-    }
+  // Each long cell with its runs, and the same cell's runs at the study's budget.
+  const rows = datasets.flatMap((dataset, i) =>
+    LONG_CELLS_2D.map((cell) => ({
+      dataset,
+      name: cell.name,
+      runs: long[i].filter((r) => r.cell === cell.name),
+      budget: short[i].filter((r) => r.cell === cell.name),
+    })).filter((row) => row.runs.length)
+  );
+  const ends: Record<string, string[]> = {};
+  for (const { dataset, name, runs, budget } of rows) {
+    const s = cellSummary(runs);
+    const b = budget.length ? cellSummary(budget) : undefined;
+    const end = (key: string) => s.at(s.final, key).mean;
+    const cellAt = (st: number) => {
+      const hq = s.at(st, "highQuality"), modes = s.at(st, "modes");
+      return hq.n ? `${(100 * hq.mean).toFixed(1)} / ${modes.mean.toFixed(1)}` : "—";
+    };
+    const atBudget = b
+      ? `${(100 * b.at(b.final, "highQuality").mean).toFixed(1)} / ${
+        b.at(b.final, "modes").mean.toFixed(1)
+      } (${budget.length} seed${budget.length > 1 ? "s" : ""})`
+      : "—";
+    const kl = `${end("reverseKl").toFixed(3)} / ${
+      b ? b.at(b.final, "reverseKl").mean.toFixed(3) : "—"
+    }`;
+    lines.push(
+      `| ${dataset} | ${name} | ${runs.length} | ${
+        columns.map(cellAt).join(" | ")
+      } | ${atBudget} | ${kl} |`,
+    );
+    (ends[dataset] ??= []).push(
+      `\`${name}\` ${end("modes").toFixed(1)} modes, ${
+        (100 * end("highQuality")).toFixed(1)
+      }% high quality, reverse KL ${end("reverseKl").toFixed(3)}`,
+    );
   }
   lines.push("");
   // Each dataset's long runs in a sentence: where they end.
-  for (const [i, dataset] of datasets.entries()) {
-    const ends = LONG_CELLS_2D.flatMap((cell) => {
-      const runs = long[i].filter((r) => r.cell === cell.name);
-      if (!runs.length) return [];
-      const s = cellSummary(runs);
-      const at = (key: string) => s.at(s.final, key).mean;
-      return [
-        `\`${cell.name}\` ${at("modes").toFixed(1)} modes, ${
-          (100 * at("highQuality")).toFixed(1)
-        }% high quality, reverse KL ${at("reverseKl").toFixed(3)}`,
-      ];
-    });
-    if (ends.length) {
-      lines.push(
-        `At ${LONG_STEPS_2D.toLocaleString("en-US")} steps on ${dataset}: ${ends.join("; ")}.`,
-        "",
-      );
-    }
+  for (const [dataset, list] of Object.entries(ends)) {
+    lines.push(
+      `At ${LONG_STEPS_2D.toLocaleString("en-US")} steps on ${dataset}: ${list.join("; ")}.`,
+      "",
+    );
   }
   return lines;
 }
