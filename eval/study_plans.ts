@@ -11,6 +11,7 @@ import {
 } from "./study_mnist_report.ts";
 import {
   LONG_CELLS_2D,
+  LONG_PRIORITY_2D,
   LONG_SNAPSHOT_EVERY_2D,
   LONG_STEPS_2D,
   recipe2d,
@@ -78,13 +79,13 @@ const plan2d = (dataset: "grid25" | "ring8"): StudyPlan => ({
   writeReport: (_results, root) => writeReport2d(root),
 });
 
-/** The 2-D budget check: the deciding cells trained 4x as long (see LONG_CELLS_2D). */
+/** The 2-D study at the converged budget: the cells the issue asks for, 4x as long. */
 const planLong2d = (dataset: "grid25" | "ring8"): StudyPlan => ({
   ...plan2d(dataset),
   dataset: `${dataset}-200k`,
   recipe: recipe2d(dataset, LONG_STEPS_2D),
   cells: LONG_CELLS_2D,
-  priority: ["g0-d0"],
+  priority: LONG_PRIORITY_2D,
   snapshotEvery: LONG_SNAPSHOT_EVERY_2D,
   checkpointEvery: LONG_SNAPSHOT_EVERY_2D,
   resultsPath: `docs/study-${dataset}-200k.json`,
