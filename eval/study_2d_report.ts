@@ -216,13 +216,14 @@ function answer(rows: Row[], numbers: (r: Row) => string): string {
 }
 
 /**
- * A dataset's table of final scores, its best cell, its answer, the bar (grid25), and (unless
- * `curves` is false) its high-quality curves.
+ * A dataset's table of final scores, its best cell, its answer, the bar (grid25), its
+ * high-quality curves as a chart (img/dropout-study-SLUG.svg) and (unless `stepsTable` is false)
+ * as a table.
  */
 function datasetSection(
   dataset: string,
   results: StudyResult[],
-  { heading = `## ${dataset}`, curves = true } = {},
+  { heading = `## ${dataset}`, slug = dataset, stepsTable = true } = {},
 ): string[] {
   const rows = rowsOf(results);
   if (!rows.length) return [];
@@ -264,23 +265,28 @@ function datasetSection(
         : "**Bar not met yet** (25 modes, ≥ 95% high quality, reverse KL ≤ 0.04, as the mean over 3 seeds).",
     );
   }
-  if (!curves) return [...lines, ""];
+  if (stepsTable) {
+    lines.push(
+      "",
+      `High-quality samples (%) against steps, mean over seeds ([chart](img/dropout-study-${slug}.svg)):`,
+      "",
+      `| cell | ${steps.map((st) => `${st / 1000}k`).join(" | ")} |`,
+      `|---|${steps.map(() => "---").join("|")}|`,
+      ...rows.map((r) =>
+        `| ${r.name} | ${
+          steps.map((st) => {
+            const x = r.s.at(st, "highQuality");
+            return x.n ? (100 * x.mean).toFixed(1) : "—";
+          }).join(" | ")
+        } |`
+      ),
+    );
+  }
   lines.push(
     "",
-    `High-quality samples (%) against steps, mean over seeds ([chart](img/dropout-study-${dataset}.svg)):`,
-    "",
-    `| cell | ${steps.map((st) => `${st / 1000}k`).join(" | ")} |`,
-    `|---|${steps.map(() => "---").join("|")}|`,
-    ...rows.map((r) =>
-      `| ${r.name} | ${
-        steps.map((st) => {
-          const x = r.s.at(st, "highQuality");
-          return x.n ? (100 * x.mean).toFixed(1) : "—";
-        }).join(" | ")
-      } |`
-    ),
-    "",
-    `![High-quality % against steps on ${dataset}](img/dropout-study-${dataset}.svg)`,
+    `![High-quality % against steps: ${
+      heading.replace(/^#+ /, "")
+    }](img/dropout-study-${slug}.svg)`,
     "",
   );
   return lines;
@@ -376,32 +382,38 @@ export async function writeReport2d(root: string): Promise<void> {
     }\` (G 2-256-256-2, D 2-256-256-1, a 2-D latent, Adam 1e-3 decayed linearly to 0, batch 64, the generator's moving average 0.999) plus its cell's flags, and is scored with the PacGAN protocol on 2,500 samples: a sample is high quality within 3 standard deviations of its nearest mode; a mode is covered by at least one high-quality sample; reverse KL of the nearest-mode histogram against the uniform mixture. Values are mean ± standard error over seeds.`,
     "",
   ];
+  // Each cell's high-quality % against steps (mean over seeds), as docs/img/dropout-study-SLUG.svg.
+  const writeChart = async (slug: string, results: StudyResult[]) => {
+    const rows = rowsOf(results);
+    if (!rows.length) return;
+    await Deno.mkdir(`${root}/docs/img`, { recursive: true });
+    await Deno.writeTextFile(
+      `${root}/docs/img/dropout-study-${slug}.svg`,
+      lineChart(
+        rows.map((r) => ({
+          name: r.name,
+          points: r.s.steps.map((st) =>
+            [st, 100 * r.s.at(st, "highQuality").mean] as [number, number]
+          ),
+        })),
+        { yLabel: "high-quality samples (%)" },
+      ),
+    );
+  };
   for (const [i, dataset] of datasets.entries()) {
     lines.push(...datasetSection(dataset, all[i]));
-    const rows = rowsOf(all[i]);
-    if (rows.length) {
-      await Deno.mkdir(`${root}/docs/img`, { recursive: true });
-      await Deno.writeTextFile(
-        `${root}/docs/img/dropout-study-${dataset}.svg`,
-        lineChart(
-          rows.map((r) => ({
-            name: r.name,
-            points: r.s.steps.map((st) =>
-              [st, 100 * r.s.at(st, "highQuality").mean] as [number, number]
-            ),
-          })),
-          { yLabel: "high-quality samples (%)" },
-        ),
-      );
-    }
+    await writeChart(dataset, all[i]);
   }
   const long = await Promise.all(datasets.map((d) => readResults(root, `${d}-200k`)));
   lines.push(...budgetSection(datasets, long, all));
   for (const [i, dataset] of datasets.entries()) {
+    const slug = `${dataset}-200k`;
     lines.push(...datasetSection(dataset, long[i], {
       heading: `### ${dataset} at ${LONG_STEPS_2D.toLocaleString("en-US")} steps`,
-      curves: false,
+      slug,
+      stepsTable: false,
     }));
+    await writeChart(slug, long[i]);
   }
   lines.push("## Not yet run", "");
   for (const [i, dataset] of datasets.entries()) {

@@ -68,7 +68,10 @@ export function lineChart(
   const y0 = ty(Math.min(...ys)), y1 = ty(Math.max(...ys));
   const px = (x: number) => left + (x1 > x0 ? (x - x0) / (x1 - x0) : 0.5) * (w - left - right);
   const py = (y: number) => top + (y1 > y0 ? (y1 - ty(y)) / (y1 - y0) : 0.5) * (h - top - bottom);
-  const ticks = [...new Set(xs)].sort((a, b) => a - b);
+  const steps = [...new Set(xs)].sort((a, b) => a - b);
+  // At most ~10 labels (the last one always): 20 snapshots' labels would overlap.
+  const every = Math.ceil(steps.length / 10);
+  const ticks = steps.filter((_, i) => (steps.length - 1 - i) % every === 0);
   const yTicks = log
     ? [1, 2, 5, 10, 20, 50, 100, 200].filter((t) =>
       Math.log10(t) >= y0 - 0.01 && Math.log10(t) <= y1 + 0.01

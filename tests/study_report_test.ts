@@ -156,6 +156,11 @@ Deno.test("the 2-D study report ranks cells, checks the grid25 bar over 3 seeds,
       withLong,
       /- grid25 at 200,000 steps, short of their seeds: `g0-d0` \(1 of 3\), `g0-d0\.25` \(0 of 3\)/,
     );
+    // Its curve is drawn: one line for the one long cell, labels thinned to ~10 of 20 steps.
+    const longSvg = await Deno.readTextFile(`${dir}/docs/img/dropout-study-grid25-200k.svg`);
+    assert.equal((longSvg.match(/<polyline/g) ?? []).length, 1);
+    assert.equal((longSvg.match(/>\d+k<\/text>/g) ?? []).length, 10);
+    assert.match(withLong, /\]\(img\/dropout-study-grid25-200k\.svg\)/);
     await Deno.remove(`${dir}/docs/study-grid25-200k.json`);
     // One seed is not enough for the bar.
     await Deno.writeTextFile(
