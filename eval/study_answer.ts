@@ -112,9 +112,17 @@ function verdict(label: string, results: StudyResult[], scoring: Scoring): Verdi
   };
 }
 
-/** The section's lines: one bullet per study that has results, then the answer in one line. */
+/**
+ * The section's lines: one bullet per study that has results (the 2-D mixtures also at the
+ * converged budget, `converged`, where it has results), then the answer in one line.
+ */
 export function answerSection(
   studies: { mnist: StudyResult[]; grid25: StudyResult[]; ring8: StudyResult[] },
+  converged: { label: string; grid25: StudyResult[]; ring8: StudyResult[] } = {
+    label: "",
+    grid25: [],
+    ring8: [],
+  },
 ): string[] {
   const verdicts = [
     verdict("MNIST (lower Fréchet distance is better)", studies.mnist, MNIST_SCORING),
@@ -122,6 +130,13 @@ export function answerSection(
     verdict("ring8", studies.ring8, MIXTURE_SCORING),
   ].filter((v): v is Verdict => v !== undefined);
   if (!verdicts.length) return [];
+  // The mixtures at the converged budget: their own bullets, and their own clause below (they
+  // are not more datasets for the claims above).
+  const long = [
+    verdict(`grid25 at ${converged.label}`, converged.grid25, MIXTURE_SCORING),
+    verdict(`ring8 at ${converged.label}`, converged.ring8, MIXTURE_SCORING),
+  ].filter((v): v is Verdict => v !== undefined);
+  const longKnown = long.filter((v) => v.dHelps !== undefined);
   // True on every dataset that has the cells to tell (and at least one has).
   type Claim = Exclude<keyof Verdict, "line">;
   const known = (key: Claim) => verdicts.filter((v) => v[key] !== undefined);
@@ -149,6 +164,11 @@ export function answerSection(
           : ""
       }`
       : "",
+    longKnown.length
+      ? `at ${converged.label}, dropout in D alone beats no dropout on ${
+        longKnown.filter((v) => v.dHelps).length
+      } of the ${longKnown.length} mixtures run that long`
+      : "",
   ].filter(Boolean);
   return [
     "## The answer so far",
@@ -156,6 +176,7 @@ export function answerSection(
     "Which dropout rate, where, and with what else: each study's final-step numbers, mean over seeds (generated from the results below and from [study-mnist.json](study-mnist.json); MNIST's tables are in [study-mnist.md](study-mnist.md)).",
     "",
     ...verdicts.map((v) => v.line),
+    ...long.map((v) => v.line),
     ...(summary.length ? ["", `**In one line:** ${listed(summary)}.`] : []),
     "",
   ];

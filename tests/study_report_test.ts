@@ -233,6 +233,18 @@ Deno.test("the study opens with the answer: each dataset's plain, D-only, G-only
     md,
     /self-conditioned, the best without dropout `g0-d0-sc30` Fréchet distance 3\.00.* and the best with it `g0\.5to0-d0\.25to0-sc30` Fréchet distance 4\.00/,
   );
+  // The mixtures at the converged budget get their own bullets and clause, not more datasets.
+  const converged = answerSection({ mnist: mnistBase, grid25: gridBase, ring8: [] }, {
+    label: "200,000 steps",
+    grid25: [mix("g0-d0", 1, 12, 0.94, 1.3), mix("g0-d0.25", 1, 25, 0.89, 0.005)],
+    ring8: [mix("g0-d0", 1, 8, 0.95, 0.2), mix("g0-d0.5", 1, 7, 0.95, 0.001)],
+  }).join("\n");
+  assert.match(converged, /\*\*grid25 at 200,000 steps:\*\* no dropout `g0-d0` 12\.0 modes/);
+  assert.match(converged, /alone it beats no dropout on every dataset;/);
+  assert.match(
+    converged,
+    /at 200,000 steps, dropout in D alone beats no dropout on 1 of the 2 mixtures run that long\./,
+  );
   // A D-only cell that loses to no dropout withdraws the first claim.
   const worse = answerSection({
     mnist: [result("g0-d0", 1, [30, 26]), result("g0-d0.5", 1, [40, 35])],
