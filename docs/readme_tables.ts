@@ -270,6 +270,7 @@ export function studyLongTable(): string {
       ];
     });
   });
+  if (!body.length) return "**No 2-D cell has run at 200,000 steps yet.**";
   return [
     "**The 2-D cells at 200,000 steps, mean ± standard error over seeds (in brackets: the same " +
     `cell at 50,000 steps, mean over its seeds); a run took ${Math.round(Math.min(...minutes))}–${
