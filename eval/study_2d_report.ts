@@ -115,7 +115,7 @@ export function meetsBar(modes: number, highQualityPct: number, reverseKl: numbe
 }
 
 const PACGAN_REFERENCE = [
-  "## Published reference: PacGAN, 2D-grid",
+  "### Published reference: PacGAN, 2D-grid",
   "",
   "Lin, Khetan, Fanti, Oh. *PacGAN: The power of two samples in generative adversarial networks.*",
   "NeurIPS 2018, Table 1 (2,500 samples, 25-mode grid, their nets and budget, mean ± s.e. over 10 trials):",
@@ -304,7 +304,7 @@ function budgetSection(
   if (!long.some((r) => r.length)) return [];
   const columns = Array.from({ length: LONG_STEPS_2D / 20_000 }, (_, i) => (i + 1) * 20_000);
   const lines = [
-    "## Is 50,000 steps enough?",
+    "## At 200,000 steps: the converged budget",
     "",
     `The same cells trained for ${
       LONG_STEPS_2D.toLocaleString("en-US")
@@ -419,6 +419,7 @@ export async function writeReport2d(root: string): Promise<void> {
     }));
     await writeChart(slug, long[i]);
   }
+  lines.push(...PACGAN_REFERENCE);
   lines.push("## Not yet run", "");
   for (const [i, dataset] of datasets.entries()) {
     const seeds = (name: string) => all[i].filter((r) => r.cell === name).length;
@@ -447,7 +448,6 @@ export async function writeReport2d(root: string): Promise<void> {
   }
   lines.push(
     "",
-    ...PACGAN_REFERENCE,
     "## Rerun a cell",
     "",
     "```sh",

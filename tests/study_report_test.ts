@@ -135,7 +135,7 @@ Deno.test("the 2-D study report ranks cells, checks the grid25 bar over 3 seeds,
     assert.equal((svg.match(/<polyline/g) ?? []).length, 2);
     // The budget check appears once a long run has results: every 20,000 steps beside the
     // same cell's final at the study's budget.
-    assert.doesNotMatch(md, /Is 50,000 steps enough/);
+    assert.doesNotMatch(md, /At 200,000 steps: the converged budget/);
     const long = Array.from({ length: 20 }, (_, i) => 0.5 + i / 100);
     await Deno.writeTextFile(
       `${dir}/docs/study-grid25-200k.json`,
@@ -144,7 +144,7 @@ Deno.test("the 2-D study report ranks cells, checks the grid25 bar over 3 seeds,
     await writeReport2d(dir);
     assert.match(
       await Deno.readTextFile(`${dir}/docs/dropout-study.md`),
-      /## Is 50,000 steps enough\?\n[^]*\| grid25 \| g0-d0 \| 1 \| 51\.0 \/ 17\.0 \| 53\.0 \/ 17\.0 \|[^\n]* \| 69\.0 \/ 17\.0 \| 97\.0 \/ 25\.0 \(3 seeds\) \| 0\.020 \/ 0\.020 \|\n/,
+      /## At 200,000 steps: the converged budget\n[^]*\| grid25 \| g0-d0 \| 1 \| 51\.0 \/ 17\.0 \| 53\.0 \/ 17\.0 \|[^\n]* \| 69\.0 \/ 17\.0 \| 97\.0 \/ 25\.0 \(3 seeds\) \| 0\.020 \/ 0\.020 \|\n/,
     );
     const withLong = await Deno.readTextFile(`${dir}/docs/dropout-study.md`);
     // The converged table, and the converged cells still short of their seeds.
