@@ -320,6 +320,15 @@ async function main(argv: string[]): Promise<number> {
     }
     dirs = dirs.flatMap((d) => Array.from({ length: k }, (_, i) => `${d}-s${i + 1}`));
   }
+  // A folder without a model is a typo on the command line: said before the backend and the
+  // data load, and before any other folder's metrics are written.
+  const missing = dirs.find((d) => !existsSync(`${d}/model.json`));
+  if (missing !== undefined) {
+    console.error(
+      `error: --model: ${missing} holds no model.json; accepts a saved generator folder, e.g. models/mnist`,
+    );
+    return 2;
+  }
   await initBackend("wasm");
   const all: Record<string, unknown>[] = [];
   for (const dir of dirs) {
@@ -338,6 +347,14 @@ async function main(argv: string[]): Promise<number> {
   }
   if (all.length > 1) summarise(all);
   return 0;
+}
+
+function existsSync(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
 }
 
 function round(x: number): number {

@@ -69,7 +69,7 @@ async function run(script: string, args: string[]) {
   return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
 }
 
-Deno.test("deno task study, bench and report answer a bad flag with one line and exit 2", async () => {
+Deno.test("deno task study, bench, report, eval and kernels answer a bad flag with one line and exit 2", async () => {
   const cases: [string, string[], string][] = [
     ["eval/study.ts", ["--bogus"], "error: --bogus: unknown flag; accepts --dataset, --jobs"],
     ["eval/study.ts", ["--jobs", "0"], 'error: --jobs: got "0"; accepts an integer 1..8'],
@@ -81,6 +81,9 @@ Deno.test("deno task study, bench and report answer a bad flag with one line and
     ["train/report.ts", ["--run", "models/nope"], "error: --run: models/nope has no metrics.jsonl"],
     ["train/report.ts", [], "error: --run: required"],
     ["bench/main.ts", ["--only", "x"], 'error: --only: got "x"; accepts serving'],
+    // These two used to rebuild the kernels anyway, and to print an OS error, exit 1.
+    ["engine/kernels/build.ts", ["--bogus"], "error: --bogus: unknown flag"],
+    ["eval/main.ts", ["--model", "models/nope"], "error: --model: models/nope holds no model.json"],
     // Checked before minutes of measuring, so no run is lost to a typo in the path.
     ["bench/main.ts", ["--out", "no/such/dir.md"], 'error: --out: got "no/such/dir.md"; accepts'],
   ];

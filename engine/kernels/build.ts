@@ -9,6 +9,7 @@
  */
 import wabtInit from "wabt";
 import { encodeBase64 } from "./base64.ts";
+import { parseCli } from "../../cli/flags.ts";
 
 export const KERNELS = ["dense", "adam", "gemm"] as const;
 export type KernelName = typeof KERNELS[number];
@@ -47,6 +48,11 @@ export function kernelsModule(bytes: Record<KernelName, Uint8Array>): string {
 }
 
 if (import.meta.main) {
+  parseCli(
+    Deno.args,
+    "deno task kernels: compile the .wat kernels with wabt into engine/kernels/kernels.ts.",
+    {},
+  );
   const bytes = await compileKernels();
   const target = new URL("kernels.ts", HERE);
   const tmp = new URL(`kernels.ts.tmp-${crypto.randomUUID().slice(0, 8)}`, HERE);
