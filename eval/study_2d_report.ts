@@ -457,6 +457,13 @@ export async function writeReport2d(root: string): Promise<void> {
       STUDY_2D_CELLS[0].name
     }-s1`,
     `deno task eval --model models/study/grid25-${STUDY_2D_CELLS[0].name}-s1`,
+    "# the same cell at the converged budget",
+    `deno task train ${recipe2d("grid25", LONG_STEPS_2D).join(" ")} ${
+      LONG_CELLS_2D[0].flags.join(" ")
+    } --seed 1 --snapshot-every ${LONG_SNAPSHOT_EVERY_2D} --out models/study/grid25-200k-${
+      LONG_CELLS_2D[0].name
+    }-s1`,
+    `deno task eval --model models/study/grid25-200k-${LONG_CELLS_2D[0].name}-s1`,
     "```",
     "",
   );
