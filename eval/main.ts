@@ -9,6 +9,7 @@
  * against the training set where a reference is needed), as its ceiling.
  * 2-D generators: the PacGAN protocol on 2,500 samples.
  */
+import * as tf from "@tensorflow/tfjs-core";
 import { parseFlags, UsageError } from "../cli/flags.ts";
 import { initBackend } from "../tfjs/backend.ts";
 import {
@@ -19,6 +20,7 @@ import {
 } from "../tfjs/generator_files.ts";
 import { type GeneratorMetadata, inputSpec } from "../format/generator_metadata.ts";
 import { ModelLoadError } from "../format/model_files.ts";
+import { loadCheckpoint } from "../train/checkpoint.ts";
 import { loadMnist, toUnitRange } from "../datasets/mnist.ts";
 import { MIXTURES } from "../datasets/mixtures.ts";
 import { accuracy, classify, loadClassifier } from "./classifier.ts";
@@ -225,6 +227,29 @@ function scorePoints(loaded: LoadedGenerator) {
   };
 }
 
+/**
+ * G's own weights, when the saved model is their moving average (`--ema`) and the run's
+ * checkpoint is from the same step (a run's final folder; snapshots have none): the checkpoint's
+ * copy of the average must equal the saved weights, which also proves the order. One ring8 run
+ * saved an average that drew a ring of radius 0.46 while its G drew the data's (radius 0.99);
+ * scoring both shows such a run.
+ */
+async function rawWeights(
+  dir: string,
+  loaded: LoadedGenerator,
+): Promise<Float32Array[] | undefined> {
+  if (!loaded.metadata.ema) return undefined;
+  const checkpoint = await loadCheckpoint(dir).catch(() => undefined);
+  if (checkpoint?.step !== loaded.metadata.steps) return undefined;
+  const saved = loaded.model.getWeights().map((w) => w.dataSync() as Float32Array);
+  const sameAverage = saved.every((w, i) => {
+    const average = checkpoint.tensors[`Gema/${i}`]?.values;
+    return average?.length === w.length && average.every((x, j) => x === w[j]);
+  });
+  if (!sameAverage) return undefined;
+  return saved.map((_, i) => checkpoint.tensors[`G/${i}`].values);
+}
+
 /** Evaluates one saved generator, prints its scores, and returns (and may save) them. */
 async function evaluateModel(
   dir: string,
@@ -241,7 +266,25 @@ async function evaluateModel(
       [metrics, lines] = [m, imageTable(loaded.id, m)];
     } else {
       const { modesTotal, ...m } = scorePoints(loaded);
-      metrics = m;
+      const raw = await rawWeights(dir, loaded);
+      let rawScores: ReturnType<typeof scorePoints> | undefined;
+      if (raw) {
+        const shapes = loaded.model.getWeights().map((w) => w.shape);
+        tf.tidy(() =>
+          loaded.model.setWeights(raw.map((values, i) => tf.tensor(values, shapes[i])))
+        );
+        rawScores = scorePoints(loaded);
+      }
+      metrics = {
+        ...m,
+        ...(rawScores
+          ? {
+            rawModes: rawScores.modes,
+            rawHighQuality: rawScores.highQuality,
+            rawReverseKl: rawScores.reverseKl,
+          }
+          : {}),
+      };
       lines = [
         `eval ${loaded.id}: PacGAN protocol, ${m.evalSamples} samples`,
         `  modes covered ${m.modes}/${modesTotal}, high-quality ${
@@ -250,6 +293,13 @@ async function evaluateModel(
         `  spread around the modes ${
           m.spread.toFixed(2)
         } std per axis (the data: 0.98; a mode drawn as a point: 0)`,
+        ...(rawScores
+          ? [
+            `  G without the weight average (the checkpoint): modes ${rawScores.modes}/${modesTotal}, high-quality ${
+              (100 * rawScores.highQuality).toFixed(1)
+            }%, reverse KL ${rawScores.reverseKl.toFixed(4)}`,
+          ]
+          : []),
       ];
     }
   } finally {

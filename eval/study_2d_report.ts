@@ -216,6 +216,41 @@ function answer(rows: Row[], numbers: (r: Row) => string): string {
 }
 
 /**
+ * The saved weight average against G's own weights at each run's final step, for the runs
+ * `deno task eval` scored both ways (it does where the run's final checkpoint is beside it).
+ */
+function averageAgainstRaw(rows: Row[]): string[] {
+  const pairs = rows.flatMap((row) =>
+    row.runs.map((run) => {
+      const final = run.byStep[String(Math.max(...Object.keys(run.byStep).map(Number)))];
+      return { cell: row.name, seed: run.seed, final };
+    })
+  ).filter((p) => p.final.rawHighQuality !== undefined);
+  if (!pairs.length) return [];
+  const gap = (p: (typeof pairs)[number]) => p.final.highQuality - p.final.rawHighQuality;
+  const worst = [...pairs].sort((a, b) => gap(a) - gap(b))[0];
+  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+  return [
+    "",
+    `**The weight average against G's own weights** (the final step of ${pairs.length} run${
+      pairs.length > 1 ? "s" : ""
+    } scored both ways): the average has more high-quality samples in ${
+      pairs.filter((p) => gap(p) > 0).length
+    }, fewer in ${pairs.filter((p) => gap(p) < 0).length}, and more modes in ${
+      pairs.filter((p) => p.final.modes > p.final.rawModes).length
+    }, fewer in ${pairs.filter((p) => p.final.modes < p.final.rawModes).length}${
+      gap(worst) < 0
+        ? `; its largest loss: \`${worst.cell}\` seed ${worst.seed}, ${
+          pct(worst.final.highQuality)
+        } and ${worst.final.modes} modes against G's ${
+          pct(worst.final.rawHighQuality)
+        } and ${worst.final.rawModes}`
+        : ""
+    }.`,
+  ];
+}
+
+/**
  * A dataset's table of final scores, its best cell, its answer, the bar (grid25), its
  * high-quality curves as a chart (img/dropout-study-SLUG.svg) and (unless `stepsTable` is false)
  * as a table.
@@ -265,6 +300,7 @@ function datasetSection(
         : "**Bar not met yet** (25 modes, ≥ 95% high quality, reverse KL ≤ 0.04, as the mean over 3 seeds).",
     );
   }
+  lines.push(...averageAgainstRaw(rows));
   if (stepsTable) {
     lines.push(
       "",

@@ -126,6 +126,8 @@ Deno.test("the 2-D study report ranks cells, checks the grid25 bar over 3 seeds,
       /\*\*Answer so far:\*\* the plain GAN \(`g0-d0`\) ends at 25\.0 modes, 97\.0% high quality, reverse KL 0\.020; the best cell is `g0-d0` .* Dropout in both nets: `g0\.5-d0\.5` 22\.0 modes, 40\.0% high quality/,
     );
     assert.match(md, /\| g0\.5-d0\.5 \| 20\.0 \| 40\.0 \|/);
+    // No run was scored without its weight average: no such paragraph.
+    assert.doesNotMatch(md, /weight average against G's own weights/);
     assert.match(md, /## Not yet run\n\n- grid25: `g0-d0\.25`/);
     // A cell with fewer seeds than its plan asks for is listed with its count; a full one is not.
     assert.match(md, /- grid25: .* Short of their seeds: `g0\.5-d0\.5` \(1 of 3\)\.\n/);
@@ -162,6 +164,22 @@ Deno.test("the 2-D study report ranks cells, checks the grid25 bar over 3 seeds,
     assert.equal((longSvg.match(/>\d+k<\/text>/g) ?? []).length, 10);
     assert.match(withLong, /\]\(img\/dropout-study-grid25-200k\.svg\)/);
     await Deno.remove(`${dir}/docs/study-grid25-200k.json`);
+    // A run scored both ways (eval found its final checkpoint) is set against G's own weights.
+    const averaged = run("g0-d0", 1, [0.5, 0.96]);
+    Object.assign(averaged.byStep["20000"], {
+      rawModes: 25,
+      rawHighQuality: 0.99,
+      rawReverseKl: 0.02,
+    });
+    await Deno.writeTextFile(
+      `${dir}/docs/study-grid25.json`,
+      JSON.stringify({ results: [averaged, run("g0-d0", 2, [0.6, 0.97])] }),
+    );
+    await writeReport2d(dir);
+    assert.match(
+      await Deno.readTextFile(`${dir}/docs/dropout-study.md`),
+      /\*\*The weight average against G's own weights\*\* \(the final step of 1 run scored both ways\): the average has more high-quality samples in 0, fewer in 1, and more modes in 0, fewer in 0; its largest loss: `g0-d0` seed 1, 96\.0% and 25 modes against G's 99\.0% and 25\./,
+    );
     // One seed is not enough for the bar.
     await Deno.writeTextFile(
       `${dir}/docs/study-grid25.json`,
