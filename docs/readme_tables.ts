@@ -275,7 +275,7 @@ export function studyLongTable(): string {
     "**The 2-D cells at 200,000 steps, mean ± standard error over seeds (in brackets: the same " +
     `cell at 50,000 steps, mean over its seeds); a run took ${Math.round(Math.min(...minutes))}–${
       Math.round(Math.max(...minutes))
-    } minutes here:**`,
+    } minutes of wall time here, with whatever else shared the cores:**`,
     "",
     table(
       ["dataset", "cell (G / D dropout)", "seeds", "modes", "high-quality %", "reverse KL"],
