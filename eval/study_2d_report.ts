@@ -227,7 +227,9 @@ function averageAgainstRaw(rows: Row[]): string[] {
     })
   ).filter((p) => p.final.rawHighQuality !== undefined);
   if (!pairs.length) return [];
+  // Half a point of high quality is within the protocol's noise (2,500 samples).
   const gap = (p: (typeof pairs)[number]) => p.final.highQuality - p.final.rawHighQuality;
+  const count = (pick: (p: (typeof pairs)[number]) => boolean) => pairs.filter(pick).length;
   const worst = [...pairs].sort((a, b) => gap(a) - gap(b))[0];
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
   return [
@@ -235,11 +237,13 @@ function averageAgainstRaw(rows: Row[]): string[] {
     `**The weight average against G's own weights** (the final step of ${pairs.length} run${
       pairs.length > 1 ? "s" : ""
     } scored both ways): the average has more high-quality samples in ${
-      pairs.filter((p) => gap(p) > 0).length
-    }, fewer in ${pairs.filter((p) => gap(p) < 0).length}, and more modes in ${
-      pairs.filter((p) => p.final.modes > p.final.rawModes).length
-    }, fewer in ${pairs.filter((p) => p.final.modes < p.final.rawModes).length}${
-      gap(worst) < 0
+      count((p) => gap(p) >= 0.005)
+    }, fewer in ${count((p) => gap(p) <= -0.005)} and as many (within half a point) in ${
+      count((p) => Math.abs(gap(p)) < 0.005)
+    }; more modes in ${count((p) => p.final.modes > p.final.rawModes)}, fewer in ${
+      count((p) => p.final.modes < p.final.rawModes)
+    }${
+      gap(worst) <= -0.005
         ? `; its largest loss: \`${worst.cell}\` seed ${worst.seed}, ${
           pct(worst.final.highQuality)
         } and ${worst.final.modes} modes against G's ${
