@@ -18,6 +18,7 @@
 import { exitUsage, parseCli } from "../cli/flags.ts";
 import { taskArgs } from "../cli/tasks.ts";
 import { STUDIES, type StudyPlan, type StudyResult } from "./study_plans.ts";
+import { finalScores } from "./study_common.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -281,7 +282,7 @@ if (!values.report) {
       }
       done.set(key(result), result);
       await writeResults(run.plan);
-      const final = result.byStep[String(Math.max(...Object.keys(result.byStep).map(Number)))];
+      const final = finalScores(result);
       console.log(
         `${run.plan.dataset} ${run.cell.name} seed ${run.seed}: ${run.plan.headline(final)} ` +
           `(trained in ${(result.wallTimeS / 60).toFixed(1)} min; study running ${

@@ -5,7 +5,14 @@
  */
 import type { StudyCell, StudyResult } from "./study_plans.ts";
 import { answerSection } from "./study_answer.ts";
-import { cellSummary, formatStat, lineChart, type Stat, withMostSeeds } from "./study_common.ts";
+import {
+  cellSummary,
+  finalScores,
+  formatStat,
+  lineChart,
+  type Stat,
+  withMostSeeds,
+} from "./study_common.ts";
 
 /**
  * Steps per run of the full grid. Not converged: the learning rate reaches 0 here, and on a
@@ -221,10 +228,7 @@ function answer(rows: Row[], numbers: (r: Row) => string): string {
  */
 function averageAgainstRaw(rows: Row[]): string[] {
   const pairs = rows.flatMap((row) =>
-    row.runs.map((run) => {
-      const final = run.byStep[String(Math.max(...Object.keys(run.byStep).map(Number)))];
-      return { cell: row.name, seed: run.seed, final };
-    })
+    row.runs.map((run) => ({ cell: row.name, seed: run.seed, final: finalScores(run) }))
   ).filter((p) => p.final.rawHighQuality !== undefined);
   if (!pairs.length) return [];
   // Half a point of high quality is within the protocol's noise (2,500 samples).

@@ -29,6 +29,11 @@ export function withMostSeeds<T>(items: T[], seeds: (item: T) => number): T[] {
   return items.filter((item) => seeds(item) === most);
 }
 
+/** A run's scores at its last scored step (its final model). */
+export function finalScores(run: StudyResult): Record<string, number> {
+  return run.byStep[String(Math.max(...Object.keys(run.byStep).map(Number)))];
+}
+
 /** The steps a cell's runs were scored at, and the mean ± s.e. of a metric at a step. */
 export function cellSummary(runs: StudyResult[]) {
   const steps = [...new Set(runs.flatMap((r) => Object.keys(r.byStep).map(Number)))].sort((a, b) =>
