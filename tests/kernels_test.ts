@@ -1,6 +1,7 @@
 /**
  * The WebAssembly kernels: the committed bytes are what wabt makes of the .wat sources, and the
- * Dense engine's one-row and four-row kernels compute a row identically.
+ * Dense engine's one-row and four-row kernels compute a row identically, and the training
+ * dropout kernel draws the masks the JavaScript does.
  */
 import assert from "node:assert/strict";
 import { compileKernels, kernelsModule } from "../engine/kernels/build.ts";
@@ -8,6 +9,9 @@ import { DenseNet } from "../engine/dense_net.ts";
 import { readModelJson, readWeights } from "../format/model_files.ts";
 import { checkMetadata } from "../format/generator_metadata.ts";
 import { latentBatch } from "../random/seeded.ts";
+import { instantiateKernel } from "../engine/kernels/base64.ts";
+import { GEMM_WASM } from "../engine/kernels/kernels.ts";
+import { fillDropoutMask } from "../nn/mlp.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -32,4 +36,31 @@ Deno.test("a sample does not depend on its batch: one row at a time equals four 
     assert.deepEqual(one, batch.subarray(i * net.outDim, (i + 1) * net.outDim), `row ${i}`);
   }
   assert.deepEqual(net.predict(z.subarray(0, 6 * net.inDim), 6), batch.subarray(0, 6 * net.outDim));
+});
+
+Deno.test("the training dropout kernel draws fillDropoutMask's masks and applies them, bit for bit", () => {
+  const memory = new WebAssembly.Memory({ initial: 2 });
+  const dropout = instantiateKernel(GEMM_WASM, memory)!.dropout as (...args: number[]) => void;
+  const heap = new Float32Array(memory.buffer);
+  // Widths with and without a tail after the last group of four; padded rows; seeds that wrap.
+  for (const [rows, cols, stride] of [[64, 256, 256], [5, 13, 16], [3, 2, 8], [7, 100, 104]]) {
+    for (const rate of [0.25, 0.5, 0.1, 1 / 3, 0.9]) {
+      for (const seed of [0, 12345, 0xfffffff0]) {
+        const n = rows * stride;
+        const h = Float32Array.from({ length: n }, (_, i) => Math.fround(Math.sin(i) * 3));
+        heap.fill(7, 0, n); // the padding must be left alone
+        heap.set(h, n);
+        dropout(0, 4 * n, rows, cols, 4 * stride, seed, Math.ceil(rate * 2 ** 32), 1 / (1 - rate));
+        const mask = new Float32Array(n).fill(7);
+        fillDropoutMask(mask, rows, cols, rate, seed, stride);
+        const what = `${rows}x${cols} rate ${rate} seed ${seed}`;
+        assert.deepEqual(heap.slice(0, n), mask, `mask ${what}`);
+        const applied = h.map((v, i) => i % stride < cols ? v * mask[i] : v);
+        assert.deepEqual(heap.slice(n, 2 * n), applied, `output ${what}`);
+        if (rows * cols >= 60) {
+          assert.ok(mask.includes(0) && mask.some((v) => v > 1), `${what} drops some units`);
+        }
+      }
+    }
+  }
 });

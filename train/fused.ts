@@ -98,6 +98,7 @@ export class FusedGan extends Gan {
   readonly #gemm4: Kernel;
   readonly #gemm1: Kernel;
   readonly #transpose: Kernel;
+  readonly #dropoutKernel: Kernel;
   readonly #adam: NonNullable<ReturnType<typeof adamKernel>>;
   readonly #G: Net;
   /** The discriminators (more than one for Dropout-GAN's ensemble). */
@@ -182,6 +183,7 @@ export class FusedGan extends Gan {
     this.#gemm4 = gemm.gemm4 as Kernel;
     this.#gemm1 = gemm.gemm1 as Kernel;
     this.#transpose = gemm.transpose as Kernel;
+    this.#dropoutKernel = gemm.dropout as Kernel;
     this.#adam = adam;
     this.#heap.fill(1, this.#ones / 4, this.#ones / 4 + dRows);
     this.#push();
@@ -253,17 +255,27 @@ export class FusedGan extends Gan {
         layer.nPad / 8,
         l < last,
       );
-      if (l < last && rate > 0) {
-        const mask = this.#view(net.masks[l], rows * layer.nPad);
-        fillDropoutMask(mask, rows, layer.out, rate, (seed + l) >>> 0, layer.nPad);
-        const h = this.#view(c, rows * layer.nPad);
-        for (let i = 0; i < h.length; i++) h[i] *= mask[i];
-      }
+      if (l < last && rate > 0) this.#dropout(net.masks[l], c, rows, layer, rate, (seed + l) >>> 0);
     });
     if (net.mlp.outActivation === "tanh") {
       const y = this.#view(net.out, rows * net.layers[last].nPad);
       for (let i = 0; i < y.length; i++) y[i] = Math.tanh(y[i]);
     }
+  }
+
+  /** Draws hidden layer `layer`'s dropout mask into `mask` and applies it to its output `h`. */
+  #dropout(mask: number, h: number, rows: number, layer: Layer, rate: number, seed: number): void {
+    // u / 2^32 < rate  <=>  u < ceil(rate * 2^32) for an integer u, as fillDropoutMask decides.
+    const threshold = Math.ceil(rate * 0x100000000);
+    if (threshold <= 0xffffffff) {
+      const keep = 1 / (1 - rate), rowBytes = layer.nPad * 4;
+      this.#dropoutKernel(mask, h, rows, layer.out, rowBytes, seed, threshold, keep);
+      return;
+    }
+    // A rate within 2^-32 of 1 drops every unit; the threshold does not fit 32 bits.
+    const m = this.#view(mask, rows * layer.nPad), out = this.#view(h, rows * layer.nPad);
+    fillDropoutMask(m, rows, layer.out, rate, seed, layer.nPad);
+    for (let i = 0; i < out.length; i++) out[i] *= m[i];
   }
 
   /**
