@@ -299,10 +299,18 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
+/** Set when a load test fell back to Deno's fetch as its client (no wrk on the machine). */
+let fetchClient = false;
+const FETCH_CLIENT_NOTE = "wrk was not found, so the load rows used Deno's fetch as the client; " +
+  "it saturates before the server does (~9,000 req/s on 2 cores), so those rows and their " +
+  "ratios measure the client, not the server: install wrk (apt-get install wrk) and rerun.";
+
 async function load(url: string, connections: number, script?: string): Promise<LoadResult> {
   const seconds = QUICK ? 3 : 10;
   const wrk = await loadWithWrk(url, { connections, seconds, script });
   if (wrk || script) return wrk!;
+  if (!fetchClient) console.warn(`warning: ${FETCH_CLIENT_NOTE}`);
+  fetchClient = true;
   return await loadWithDeno([url], { connections, seconds, requests: QUICK ? 5_000 : 50_000 });
 }
 
@@ -537,7 +545,9 @@ G ${SEED.latent}-${SEED.gHidden.join("-")}-784, D 784-${
     SEED.dHidden.join("-")
   }-1, dropout 0.5 in both,
 batch ${SEED.batch}, Adam), the same as the PyTorch peer, unless the row names another net.`
-} Load tests run on 127.0.0.1 with the server and the client sharing the machine.
+} Load tests run on 127.0.0.1 with the server and the client sharing the machine.${
+  fetchClient ? `\n\n**${FETCH_CLIENT_NOTE}**` : ""
+}
 
 ${header.join("\n")}
 
