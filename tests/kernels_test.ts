@@ -1,7 +1,8 @@
 /**
  * The WebAssembly kernels: the committed bytes are what wabt makes of the .wat sources, and the
  * Dense engine's one-row and four-row kernels compute a row identically, and the training
- * dropout kernel draws the masks the JavaScript does.
+ * kernels that replaced JavaScript loops (dropout masks, the activation gradient, the weight
+ * average) give the same floats bit for bit.
  */
 import assert from "node:assert/strict";
 import { compileKernels, kernelsModule } from "../engine/kernels/build.ts";
@@ -12,6 +13,7 @@ import { latentBatch } from "../random/seeded.ts";
 import { instantiateKernel } from "../engine/kernels/base64.ts";
 import { GEMM_WASM } from "../engine/kernels/kernels.ts";
 import { fillDropoutMask } from "../nn/mlp.ts";
+import { updateMovingAverage } from "../train/gan.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -62,5 +64,50 @@ Deno.test("the training dropout kernel draws fillDropoutMask's masks and applies
         }
       }
     }
+  }
+});
+
+Deno.test("the training LeakyReLU-and-dropout gradient kernel rounds as the JavaScript does, bit for bit", () => {
+  const memory = new WebAssembly.Memory({ initial: 1 });
+  const backward = instantiateKernel(GEMM_WASM, memory)!.leaky_backward as (
+    ...args: number[]
+  ) => void;
+  const heap = new Float32Array(memory.buffer);
+  const n = 64, slope = Math.fround(0.2);
+  const g = Float32Array.from({ length: n }, (_, i) => Math.fround(Math.sin(i * 1.7) * 5));
+  // Outputs above, at and below zero, and NaN; a mask of kept (scaled) and dropped units.
+  const x = Float32Array.from({ length: n }, (_, i) => [1.5, 0, -0.3, NaN, -0, 2e-38][i % 6]);
+  const m = Float32Array.from({ length: n }, (_, i) => i % 3 === 0 ? 0 : Math.fround(4 / 3));
+  for (const dropped of [0, 1]) {
+    heap.set(g, 0);
+    heap.set(x, n);
+    heap.set(m, 2 * n);
+    backward(0, 4 * n, 8 * n, n, slope, dropped);
+    const want = Float32Array.from(g, (v, i) => {
+      const through = dropped ? Math.fround(v * m[i]) : v;
+      return x[i] > 0 ? through : through * slope;
+    });
+    assert.deepEqual(heap.slice(0, n), want, dropped ? "with dropout" : "without");
+  }
+});
+
+Deno.test("the training weight-average kernel rounds as updateMovingAverage does, bit for bit", () => {
+  const memory = new WebAssembly.Memory({ initial: 1 });
+  const average = instantiateKernel(GEMM_WASM, memory)!.moving_average as (
+    ...args: number[]
+  ) => void;
+  const heap = new Float32Array(memory.buffer);
+  const n = 256;
+  const start = Float32Array.from({ length: n }, (_, i) => Math.fround(Math.cos(i) * 0.3));
+  const w = Float32Array.from({ length: n }, (_, i) => Math.fround(Math.sin(i * 0.37) * 1e-3));
+  for (const decay of [0.999, 0.9, 0.5, 0]) {
+    heap.set(start, 0);
+    heap.set(w, n);
+    const want = start.slice();
+    for (let step = 0; step < 3; step++) {
+      average(0, 4 * n, n, decay, 1 - decay);
+      updateMovingAverage(want, w, decay);
+    }
+    assert.deepEqual(heap.slice(0, n), want, `decay ${decay}`);
   }
 });

@@ -28,14 +28,7 @@ import { GEMM_WASM } from "../engine/kernels/kernels.ts";
 import { labelsFor, latentBatch, mix32, withLabels } from "../random/seeded.ts";
 import { adamKernel } from "../nn/adam_simd.ts";
 import { fusedUnsupported, type ModelConfig, rateAt, type TrainConfig } from "./config.ts";
-import {
-  discriminatorSeed,
-  DRAW,
-  Gan,
-  RealData,
-  type StepStats,
-  updateMovingAverage,
-} from "./gan.ts";
+import { discriminatorSeed, DRAW, Gan, RealData, type StepStats } from "./gan.ts";
 import { fillDropoutMask, type Mlp } from "../nn/mlp.ts";
 import { DATASET_SPECS } from "../datasets/specs.ts";
 
@@ -99,6 +92,8 @@ export class FusedGan extends Gan {
   readonly #gemm1: Kernel;
   readonly #transpose: Kernel;
   readonly #dropoutKernel: Kernel;
+  readonly #leakyBackward: Kernel;
+  readonly #movingAverage: Kernel;
   readonly #adam: NonNullable<ReturnType<typeof adamKernel>>;
   readonly #G: Net;
   /** The discriminators (more than one for Dropout-GAN's ensemble). */
@@ -184,6 +179,8 @@ export class FusedGan extends Gan {
     this.#gemm1 = gemm.gemm1 as Kernel;
     this.#transpose = gemm.transpose as Kernel;
     this.#dropoutKernel = gemm.dropout as Kernel;
+    this.#leakyBackward = gemm.leaky_backward as Kernel;
+    this.#movingAverage = gemm.moving_average as Kernel;
     this.#adam = adam;
     this.#heap.fill(1, this.#ones / 4, this.#ones / 4 + dRows);
     this.#push();
@@ -317,14 +314,8 @@ export class FusedGan extends Gan {
       );
       if (l > 0) {
         // Through the previous layer's dropout and LeakyReLU, as throughActivation in mlp.ts.
-        const n = rows * layer.kPad;
-        const g = this.#view(dIn, n), x = this.#view(a, n), s = Math.fround(this.g.slope);
-        if (net.dropped) {
-          const m = this.#view(net.masks[l - 1], n);
-          for (let i = 0; i < n; i++) g[i] = x[i] > 0 ? g[i] * m[i] : Math.fround(g[i] * m[i]) * s;
-        } else {
-          for (let i = 0; i < n; i++) if (!(x[i] > 0)) g[i] *= s;
-        }
+        const mask = net.masks[l - 1], dropped = net.dropped ? 1 : 0;
+        this.#leakyBackward(dIn, a, mask, rows * layer.kPad, this.g.slope, dropped);
       }
       d = dIn;
     }
@@ -452,13 +443,11 @@ export class FusedGan extends Gan {
     this.#backward(G, G.grads[1], true, false);
     this.#update(G, lr);
     if (this.config.ema > 0) {
+      // updateMovingAverage's arithmetic, in the kernel (its JavaScript loop took 3% of a step).
+      const decay = this.config.ema, rest = 1 - decay;
       for (const l of G.layers) {
-        updateMovingAverage(
-          this.#view(l.emaW, l.k * l.nPad),
-          this.#view(l.w, l.k * l.nPad),
-          this.config.ema,
-        );
-        updateMovingAverage(this.#view(l.emaB, l.nPad), this.#view(l.b, l.nPad), this.config.ema);
+        this.#movingAverage(l.emaW, l.w, l.k * l.nPad, decay, rest);
+        this.#movingAverage(l.emaB, l.b, l.nPad, decay, rest);
       }
     }
     const nD = this.#Ds.length;
