@@ -111,3 +111,24 @@ Deno.test("the training weight-average kernel rounds as updateMovingAverage does
     assert.deepEqual(heap.slice(0, n), want, `decay ${decay}`);
   }
 });
+
+Deno.test("the training transpose moves every word, in blocks of four or one at a time", () => {
+  const memory = new WebAssembly.Memory({ initial: 1 });
+  const transpose = instantiateKernel(GEMM_WASM, memory)!.transpose as (...args: number[]) => void;
+  const words = new Uint32Array(memory.buffer);
+  // Blocks of 4 x 4 (both sides multiples of 4) and the word-by-word path (a side of 2 or 6);
+  // destination rows padded past the source's row count.
+  for (const [rows, cols, dstWords] of [[8, 16, 12], [2, 8, 4], [6, 8, 8], [4, 4, 4]]) {
+    const src = Uint32Array.from({ length: rows * cols }, (_, i) => 0x7fc00000 + i * 7919);
+    const dst = 4096;
+    words.fill(0xdeadbeef, 0, 8192);
+    words.set(src, 0);
+    transpose(0, 4 * dst, rows, cols, 4 * dstWords);
+    for (let j = 0; j < cols; j++) {
+      for (let i = 0; i < dstWords; i++) {
+        const want = i < rows ? src[i * cols + j] : 0xdeadbeef;
+        assert.equal(words[dst + j * dstWords + i], want, `${rows}x${cols}: [${j}][${i}]`);
+      }
+    }
+  }
+});

@@ -153,9 +153,44 @@
 
   ;; transpose(src, dst, rows, cols, dstRow): dst[j][i] = src[i][j] for a row-major rows x cols
   ;; matrix of 32-bit words; dst rows are dstRow bytes apart (room for padding the caller zeroed).
+  ;; Blocks of 4 x 4 words by vector shuffles when rows and cols are multiples of 4 (W^T after
+  ;; every update: the scalar loop took 5% of a 2-D step), else one word at a time.
   (func $transpose (export "transpose")
     (param $src i32) (param $dst i32) (param $rows i32) (param $cols i32) (param $dstRow i32)
-    (local $i i32) (local $j i32) (local $d i32)
+    (local $i i32) (local $j i32) (local $d i32) (local $s i32) (local $srcRow i32)
+    (local $r0 v128) (local $r1 v128) (local $r2 v128) (local $r3 v128)
+    (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
+    (if (i32.eqz (i32.and (i32.or (local.get $rows) (local.get $cols)) (i32.const 3))) (then
+      (local.set $srcRow (i32.shl (local.get $cols) (i32.const 2)))
+      (loop $r4 (if (i32.lt_u (local.get $i) (local.get $rows)) (then
+        (local.set $j (i32.const 0))
+        (local.set $s (i32.add (local.get $src) (i32.mul (local.get $i) (local.get $srcRow))))
+        (local.set $d (i32.add (local.get $dst) (i32.shl (local.get $i) (i32.const 2))))
+        (loop $c4 (if (i32.lt_u (local.get $j) (local.get $cols)) (then
+          (local.set $r0 (v128.load (local.get $s)))
+          (local.set $r1 (v128.load (i32.add (local.get $s) (local.get $srcRow))))
+          (local.set $r2 (v128.load (i32.add (local.get $s) (i32.shl (local.get $srcRow) (i32.const 1)))))
+          (local.set $r3 (v128.load (i32.add (local.get $s) (i32.mul (local.get $srcRow) (i32.const 3)))))
+          ;; interleave pairs of rows, then pairs of pairs: column c of the block in $r_c
+          (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r0) (local.get $r1)))
+          (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r0) (local.get $r1)))
+          (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r2) (local.get $r3)))
+          (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r2) (local.get $r3)))
+          (v128.store (local.get $d)
+            (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t2)))
+          (v128.store (i32.add (local.get $d) (local.get $dstRow))
+            (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t2)))
+          (v128.store (i32.add (local.get $d) (i32.shl (local.get $dstRow) (i32.const 1)))
+            (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t1) (local.get $t3)))
+          (v128.store (i32.add (local.get $d) (i32.mul (local.get $dstRow) (i32.const 3)))
+            (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t1) (local.get $t3)))
+          (local.set $s (i32.add (local.get $s) (i32.const 16)))
+          (local.set $d (i32.add (local.get $d) (i32.shl (local.get $dstRow) (i32.const 2))))
+          (local.set $j (i32.add (local.get $j) (i32.const 4)))
+          (br $c4))))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $r4))))
+      (return)))
     (loop $r (if (i32.lt_u (local.get $i) (local.get $rows)) (then
       (local.set $j (i32.const 0))
       (local.set $d (i32.add (local.get $dst) (i32.shl (local.get $i) (i32.const 2))))
