@@ -171,7 +171,7 @@
           (local.set $r1 (v128.load (i32.add (local.get $s) (local.get $srcRow))))
           (local.set $r2 (v128.load (i32.add (local.get $s) (i32.shl (local.get $srcRow) (i32.const 1)))))
           (local.set $r3 (v128.load (i32.add (local.get $s) (i32.mul (local.get $srcRow) (i32.const 3)))))
-          ;; interleave pairs of rows, then pairs of pairs: column c of the block in $r_c
+          ;; interleave pairs of rows, then pairs of pairs: the block's column c becomes dst row j + c
           (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r0) (local.get $r1)))
           (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r0) (local.get $r1)))
           (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r2) (local.get $r3)))
