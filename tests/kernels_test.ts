@@ -40,10 +40,16 @@ Deno.test("a sample does not depend on its batch: one row at a time equals four 
   assert.deepEqual(net.predict(z.subarray(0, 6 * net.inDim), 6), batch.subarray(0, 6 * net.outDim));
 });
 
+/** One export of the training kernels (gemm.wat), instantiated on a fresh memory of `pages`. */
+function trainingKernel(name: string, pages = 1) {
+  const memory = new WebAssembly.Memory({ initial: pages });
+  const kernel = instantiateKernel(GEMM_WASM, memory)![name] as (...args: number[]) => void;
+  return { kernel, buffer: memory.buffer };
+}
+
 Deno.test("the training dropout kernel draws fillDropoutMask's masks and applies them, bit for bit", () => {
-  const memory = new WebAssembly.Memory({ initial: 2 });
-  const dropout = instantiateKernel(GEMM_WASM, memory)!.dropout as (...args: number[]) => void;
-  const heap = new Float32Array(memory.buffer);
+  const { kernel: dropout, buffer } = trainingKernel("dropout", 2);
+  const heap = new Float32Array(buffer);
   // Widths with and without a tail after the last group of four; padded rows; seeds that wrap.
   for (const [rows, cols, stride] of [[64, 256, 256], [5, 13, 16], [3, 2, 8], [7, 100, 104]]) {
     for (const rate of [0.25, 0.5, 0.1, 1 / 3, 0.9]) {
@@ -68,11 +74,8 @@ Deno.test("the training dropout kernel draws fillDropoutMask's masks and applies
 });
 
 Deno.test("the training LeakyReLU-and-dropout gradient kernel rounds as the JavaScript does, bit for bit", () => {
-  const memory = new WebAssembly.Memory({ initial: 1 });
-  const backward = instantiateKernel(GEMM_WASM, memory)!.leaky_backward as (
-    ...args: number[]
-  ) => void;
-  const heap = new Float32Array(memory.buffer);
+  const { kernel: backward, buffer } = trainingKernel("leaky_backward");
+  const heap = new Float32Array(buffer);
   const n = 64, slope = Math.fround(0.2);
   const g = Float32Array.from({ length: n }, (_, i) => Math.fround(Math.sin(i * 1.7) * 5));
   // Outputs above, at and below zero, and NaN; a mask of kept (scaled) and dropped units.
@@ -92,11 +95,8 @@ Deno.test("the training LeakyReLU-and-dropout gradient kernel rounds as the Java
 });
 
 Deno.test("the training weight-average kernel rounds as updateMovingAverage does, bit for bit", () => {
-  const memory = new WebAssembly.Memory({ initial: 1 });
-  const average = instantiateKernel(GEMM_WASM, memory)!.moving_average as (
-    ...args: number[]
-  ) => void;
-  const heap = new Float32Array(memory.buffer);
+  const { kernel: average, buffer } = trainingKernel("moving_average");
+  const heap = new Float32Array(buffer);
   const n = 256;
   const start = Float32Array.from({ length: n }, (_, i) => Math.fround(Math.cos(i) * 0.3));
   const w = Float32Array.from({ length: n }, (_, i) => Math.fround(Math.sin(i * 0.37) * 1e-3));
@@ -113,9 +113,8 @@ Deno.test("the training weight-average kernel rounds as updateMovingAverage does
 });
 
 Deno.test("the training transpose moves every word, in blocks of four or one at a time", () => {
-  const memory = new WebAssembly.Memory({ initial: 1 });
-  const transpose = instantiateKernel(GEMM_WASM, memory)!.transpose as (...args: number[]) => void;
-  const words = new Uint32Array(memory.buffer);
+  const { kernel: transpose, buffer } = trainingKernel("transpose");
+  const words = new Uint32Array(buffer);
   // Blocks of 4 x 4 (both sides multiples of 4) and the word-by-word path (a side of 2 or 6);
   // destination rows padded past the source's row count.
   for (const [rows, cols, dstWords] of [[8, 16, 12], [2, 8, 4], [6, 8, 8], [4, 4, 4]]) {
