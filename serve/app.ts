@@ -37,7 +37,7 @@ export function createApp(
   input: ModelState | ServedModels | ServedSet,
   options: AppOptions = {},
 ): Hono {
-  const app = withEdgeHeaders(new Hono());
+  const app = new Hono();
   // A ServedSet given by the caller (serve/main.ts, to load models in the background) keeps its
   // own queue options.
   const models = input instanceof ServedSet ? input : new ServedSet(
@@ -87,7 +87,12 @@ export function createApp(
       ),
     );
   });
-  return app;
+  // A repeated seeded request is answered from the cache before Hono routes it; the edge headers
+  // wrap both paths.
+  const route = app.fetch;
+  app.fetch = (request, ...rest) =>
+    cache.forRequest(request)?.response() ?? route(request, ...rest);
+  return withEdgeHeaders(app);
 }
 
 /**

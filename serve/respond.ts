@@ -59,7 +59,10 @@ export function respondWithSamples(
       return reply(null, 304, sampleHeaders(request, etag));
     }
     const hit = cache.get(key!);
-    if (hit) return hit.response();
+    if (hit) {
+      if (c.req.method === "GET") cache.link(c.req.raw, key!);
+      return hit.response();
+    }
   }
   return generate(c, cache, entry, sampler, format, request, key, sampleHeaders(request, etag));
 }

@@ -18,10 +18,15 @@ export const RESPONSE_CACHE_BYTES = 8 * 2 ** 20;
 /** Keys remembered between a first and a second request. */
 const SEEN_KEYS = 4096;
 
+/** Raw request URLs remembered as naming a cached response. */
+const URL_KEYS = 4096;
+
 export class ResponseCache {
   readonly #entries = new Map<string, { value: Prepared; bytes: number }>();
   /** Keys asked for once, not yet kept; forgotten wholesale when full. */
   readonly #seen = new Set<string>();
+  /** Cache keys by the raw request (URL and Accept) that named them; forgotten wholesale when full. */
+  readonly #byRequest = new Map<string, string>();
   #bytes = 0;
 
   constructor(readonly maxBytes: number = RESPONSE_CACHE_BYTES) {}
@@ -41,6 +46,27 @@ export class ResponseCache {
     this.#entries.delete(key);
     this.#entries.set(key, hit);
     return hit.value;
+  }
+
+  /**
+   * The cached response a GET request names, found from its raw URL and Accept header alone, so a
+   * repeat skips routing, parameter checks and negotiation. Only requests whose answer was served
+   * from this cache before are found (`link`), and a conditional request never is: its answer may
+   * be a 304. Measured with wrk (this machine, 32 connections, three alternations of the server
+   * before and after): a repeated `/sample?n=1&seed=42` went from 13,100 to 18,400 requests/s.
+   */
+  forRequest(request: Request): Prepared | undefined {
+    if (this.#byRequest.size === 0 || request.method !== "GET") return undefined;
+    const headers = request.headers;
+    if (headers.has("If-None-Match")) return undefined;
+    const key = this.#byRequest.get(`${request.url} ${headers.get("Accept") ?? ""}`);
+    return key === undefined ? undefined : this.get(key);
+  }
+
+  /** Remembers that `request` (a GET) is answered by the response cached under `key`. */
+  link(request: Request, key: string): void {
+    if (this.#byRequest.size >= URL_KEYS) this.#byRequest.clear();
+    this.#byRequest.set(`${request.url} ${request.headers.get("Accept") ?? ""}`, key);
   }
 
   /** Whether to keep the response for `key`: true if it was asked for recently already. */

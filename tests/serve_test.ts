@@ -9,7 +9,7 @@ import { decodePng } from "./png_decode.ts";
 import { latentBatch } from "../random/seeded.ts";
 import { createApp } from "../serve/app.ts";
 import { ResponseCache } from "../serve/response_cache.ts";
-import { Prepared } from "../serve/headers.ts";
+import { JSON_TYPE, Prepared } from "../serve/headers.ts";
 import { Sampler } from "../serve/sampler.ts";
 import { SAMPLE_LIMITS } from "../serve/params.ts";
 import { startServer, taskArgs, trainTinyModel } from "./helpers.ts";
@@ -541,6 +541,39 @@ Deno.test("a seeded request asked for again is answered from the cache: the same
     assert.match(res.headers.get("Server-Timing")!, /generate;dur=/);
     await res.body?.cancel();
   }
+});
+
+Deno.test("a seeded URL asked for many times is answered per Accept, with 304s and the client's request id kept", async () => {
+  const app = createApp({ ready: true, sampler });
+  const url = "/sample?seed=6061&n=2";
+  const ask = (accept: string, headers: Record<string, string> = {}) =>
+    app.request(url, { headers: { Accept: accept, ...headers } });
+  // Four rounds each: generated, kept, served from the cache, then found by its raw URL.
+  const bodies: Record<string, Uint8Array[]> = { png: [], json: [] };
+  for (let i = 0; i < 4; i++) {
+    for (const [format, accept] of [["png", "image/png"], ["json", "application/json"]]) {
+      const res = await ask(accept);
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get("Content-Type"), format === "png" ? "image/png" : JSON_TYPE);
+      assert.equal(res.headers.get("Vary"), "Accept");
+      bodies[format].push(new Uint8Array(await res.arrayBuffer()));
+    }
+  }
+  for (const format of ["png", "json"]) {
+    for (const body of bodies[format]) assert.deepEqual(body, bodies[format][0], format);
+  }
+  const etag = (await ask("image/png")).headers.get("ETag")!;
+  const notModified = await ask("image/png", { "If-None-Match": etag });
+  assert.equal(notModified.status, 304);
+  const mine = await ask("image/png", { "X-Request-Id": "client-7" });
+  assert.equal(mine.headers.get("X-Request-Id"), "client-7");
+  assert.equal(mine.headers.get("Access-Control-Allow-Origin"), "*");
+  assert.doesNotMatch(mine.headers.get("Server-Timing")!, /generate/);
+  assert.deepEqual(new Uint8Array(await mine.arrayBuffer()), bodies.png[0]);
+  const head = await app.request(url, { method: "HEAD", headers: { Accept: "image/png" } });
+  assert.equal(head.status, 200);
+  assert.equal(head.headers.get("ETag"), etag);
+  assert.equal(head.body, null);
 });
 
 Deno.test("the response cache keeps the most recently used responses within its byte bound", async () => {
