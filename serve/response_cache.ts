@@ -20,6 +20,7 @@ const SEEN_KEYS = 4096;
 
 /** Raw request URLs remembered as naming a cached response. */
 const URL_KEYS = 4096;
+const MAX_RAW_KEY = 1024;
 
 export class ResponseCache {
   readonly #entries = new Map<string, { value: Prepared; bytes: number }>();
@@ -65,8 +66,11 @@ export class ResponseCache {
 
   /** Remembers that `request` (a GET) is answered by the response cached under `key`. */
   link(request: Request, key: string): void {
+    const raw = `${request.url} ${request.headers.get("Accept") ?? ""}`;
+    // Long URLs or Accept headers are left to the route, so the index stays within ~4 MiB.
+    if (raw.length > MAX_RAW_KEY) return;
     if (this.#byRequest.size >= URL_KEYS) this.#byRequest.clear();
-    this.#byRequest.set(`${request.url} ${request.headers.get("Accept") ?? ""}`, key);
+    this.#byRequest.set(raw, key);
   }
 
   /** Whether to keep the response for `key`: true if it was asked for recently already. */
