@@ -284,6 +284,50 @@ export function studyLongTable(): string {
   ].join("\n");
 }
 
+/** The targets the issues set for bench rows, by the row's measurement as bench/main.ts names it. */
+const BENCH_TARGETS: Record<string, string> = {
+  "GET /healthz": "≥ 0.7× the bare app",
+  "GET /sample?n=1&seed=42 (JSON, repeated seed)": "≥ 0.4× the bare app",
+  "GET /sample?n=1&seed=<new each time> (JSON)": "≥ 0.4× the bare app",
+  'spawn to first 200: bare Hono "ok"': "edgegan ≤ 1.5×",
+};
+
+/**
+ * The rows of `groups` from a table `deno task bench` wrote (bench/RESULTS*.md), with the run's
+ * command, date and machine, so the README shows exactly what the file holds.
+ */
+export function benchTable(file: string, groups: string[]): string {
+  const text = Deno.readTextFileSync(new URL(`../${file}`, import.meta.url));
+  const line = (prefix: string) =>
+    text.split("\n").find((l) => l.startsWith(prefix))?.slice(prefix.length).trim() ?? "?";
+  const command = text.match(/Produced by `([^`]+)`/)?.[1] ?? "?";
+  const rows = text.split("\n").filter((l) => l.startsWith("| ") && !l.startsWith("| group"))
+    .map((l) => l.slice(2, -2).split(" | "))
+    .filter(([group]) => groups.includes(group));
+  if (!rows.length) throw new Error(`${file} has no rows of ${groups.join(", ")}`);
+  const withTargets = rows.some(([, what]) => what in BENCH_TARGETS);
+  for (const what of Object.keys(BENCH_TARGETS)) {
+    if (withTargets && !rows.some((r) => r[1] === what)) {
+      throw new Error(`${file} has no row "${what}" (a target in docs/readme_tables.ts)`);
+    }
+  }
+  return [
+    `_From [${file}](${file}): \`${command}\`, ${line("- Date:")}; ${line("- Machine:")}; Deno ${
+      line("- Deno")
+    }._`,
+    "",
+    table(
+      ["measurement", "result", "notes", ...(withTargets ? ["target"] : [])],
+      rows.map(([, what, result, notes]) => [
+        what,
+        result,
+        notes ?? "",
+        ...(withTargets ? [BENCH_TARGETS[what] ?? ""] : []),
+      ]),
+    ),
+  ].join("\n");
+}
+
 export const BLOCKS: Record<string, () => string> = {
   routes: routesTable,
   "sample-params": () => paramsTable("/sample"),
@@ -294,6 +338,8 @@ export const BLOCKS: Record<string, () => string> = {
   "study-grid25": () => study2dTable("grid25", 25),
   "study-ring8": () => study2dTable("ring8", 8),
   "study-200k": studyLongTable,
+  bench: () => benchTable("bench/RESULTS.md", ["gemm", "train"]),
+  "bench-serving": () => benchTable("bench/RESULTS-serving.md", ["serve", "start"]),
 };
 
 /** `text` with every generated block replaced by its current contents. */
@@ -311,7 +357,7 @@ export function withTables(text: string): string {
 if (import.meta.main) {
   parseCli(
     Deno.args,
-    "deno task readme: rewrite the README's API, flag, quality and study tables from the code, models and study results.",
+    "deno task readme: rewrite the README's API, flag, quality, study and bench tables from the code, models, study results and bench/RESULTS*.md.",
     {},
   );
   const path = new URL("../README.md", import.meta.url);
