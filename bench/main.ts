@@ -555,3 +555,6 @@ ${table}
 `;
 await writeFileAtomic(outPath, new TextEncoder().encode(report));
 console.log(`\nwritten to ${out}`);
+if (flags.out === undefined) {
+  console.log("the README's tables come from this file: run `deno task readme` to update them");
+}
