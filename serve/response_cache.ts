@@ -22,6 +22,11 @@ const SEEN_KEYS = 4096;
 const URL_KEYS = 4096;
 const MAX_RAW_KEY = 1024;
 
+/** What a request's response may depend on beyond the cache key: its URL and Accept header. */
+function rawKey(request: Request): string {
+  return `${request.url} ${request.headers.get("Accept") ?? ""}`;
+}
+
 export class ResponseCache {
   readonly #entries = new Map<string, { value: Prepared; bytes: number }>();
   /** Keys asked for once, not yet kept; forgotten wholesale when full. */
@@ -58,15 +63,14 @@ export class ResponseCache {
    */
   forRequest(request: Request): Prepared | undefined {
     if (this.#byRequest.size === 0 || request.method !== "GET") return undefined;
-    const headers = request.headers;
-    if (headers.has("If-None-Match")) return undefined;
-    const key = this.#byRequest.get(`${request.url} ${headers.get("Accept") ?? ""}`);
+    if (request.headers.has("If-None-Match")) return undefined;
+    const key = this.#byRequest.get(rawKey(request));
     return key === undefined ? undefined : this.get(key);
   }
 
   /** Remembers that `request` (a GET) is answered by the response cached under `key`. */
   link(request: Request, key: string): void {
-    const raw = `${request.url} ${request.headers.get("Accept") ?? ""}`;
+    const raw = rawKey(request);
     // Long URLs or Accept headers are left to the route, so the index stays within ~4 MiB.
     if (raw.length > MAX_RAW_KEY) return;
     if (this.#byRequest.size >= URL_KEYS) this.#byRequest.clear();
